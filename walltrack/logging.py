@@ -1,0 +1,179 @@
+"""structlog setup with a redaction step that runs on every event.
+
+Events are named ``domain_action`` (``store_started``, ``helius_call``…) and carry bound
+context. Output: JSON lines in production (or when stdout is not a terminal), readable lines
+in a terminal. Redaction removes, wherever they appear in an event (message, values, nested
+containers, rendered exceptions):
+
+* every secret value registered from the settings (exact match);
+* base58 strings long enough to be a 64-byte Solana secret key (86–88 characters);
+* API keys in URLs and query strings (``api-key=…``, ``api_key=…``, ``apikey=…``, ``key=…``);
+* Authorization / x-api-key header values;
+* passwords inside database URLs (``postgresql://user:password@host``);
+* values of keys whose name says they are secret (``password``, ``private_key``…).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED = "[REDACTED]"
+
+_SECRET_KEY_NAMES = re.compile(
+    r"(pass(word)?|secret|private[_-]?key|api[_-]?key|authorization|auth[_-]?header|token_secret)",
+    re.IGNORECASE,
+)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # password inside any URL with credentials: scheme://user:password@host
+    (re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s/]+)(?=@)"), "pre"),
+    # api keys in query strings or key=value text
+    (
+        re.compile(
+            r"(?P<pre>(?:api[-_]?key|apikey|access[-_]?token|auth[-_]?token|token|key|password)"
+            r"\s*[=:]\s*)(?P<secret>[^&\s'\"<>,;]+)",
+            re.IGNORECASE,
+        ),
+        "pre",
+    ),
+    # header lines and reprs: Authorization: xxx / 'x-api-key': 'xxx'
+    (
+        re.compile(
+            r"(?P<pre>(?:authorization|x-api-key)['\"]?\s*[:=]\s*['\"]?)"
+            r"(?P<secret>(?:Bearer\s+|Basic\s+)?[^'\"\s,}]+)",
+            re.IGNORECASE,
+        ),
+        "pre",
+    ),
+    # a base58 string of secret-key length (64 bytes → 86-88 chars); public keys are 32-44
+    (re.compile(r"(?P<pre>)(?P<secret>\b[1-9A-HJ-NP-Za-km-z]{86,88}\b)"), "pre"),
+)
+
+_registry_lock = threading.Lock()
+_registered: set[str] = set()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Remember secret values so that they are removed from every later log event."""
+    with _registry_lock:
+        for value in values:
+            if value and len(value) >= 4:
+                _registered.add(value)
+
+
+def redact_text(text: str) -> str:
+    """Remove every known secret and secret-looking token from ``text``."""
+    for secret in sorted(_registered, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern, group in _PATTERNS:
+        text = pattern.sub(lambda m, g=group: m.group(g) + REDACTED, text)
+    return text
+
+
+def redact_value(value: Any, key: str | None = None) -> Any:
+    """Redact a value of any shape; keys that name a secret lose their value entirely."""
+    if key is not None and _SECRET_KEY_NAMES.search(key) and value not in (None, "", False):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_value(v) for v in value]
+    if isinstance(value, BaseException):
+        return redact_text(f"{type(value).__name__}: {value}")
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    # Anything else (URLs, paths, models) is rendered, then redacted.
+    return redact_text(str(value))
+
+
+def redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the last step before rendering, so nothing escapes it."""
+    return {k: (redact_value(v, k) if k != "event" else redact_text(str(v)))
+            for k, v in event_dict.items()}
+
+
+def _stdlib_redacting_filter(record: logging.LogRecord) -> bool:
+    # Third-party libraries (httpx, uvicorn…) log through stdlib: redact those too.
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        message = str(record.msg)
+    record.msg = redact_text(message)
+    record.args = None
+    return True
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    json_lines: bool | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Configure structlog (and stdlib logging) once per process.
+
+    ``json_lines=None`` picks JSON when the stream is not a terminal.
+    """
+    out = stream or sys.stderr
+    if json_lines is None:
+        json_lines = not out.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+    )
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        # Exceptions become text first, so the redaction sees their messages.
+        structlog.processors.format_exc_info,
+        redact_processor,
+        renderer,
+    ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(out)
+    handler.addFilter(_stdlib_redacting_filter)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def configure_from_settings(settings: Any, stream: TextIO | None = None) -> None:
+    from walltrack.settings import Environment, LogFormat
+
+    fmt = settings.log_format
+    json_lines: bool | None
+    if fmt == LogFormat.json:
+        json_lines = True
+    elif fmt == LogFormat.console:
+        json_lines = False
+    else:
+        json_lines = True if settings.env == Environment.production else None
+    register_secrets(settings.secrets())
+    configure_logging(level=settings.log_level, json_lines=json_lines, stream=stream)
+
+
+def get_logger(name: str | None = None, **context: Any) -> structlog.stdlib.BoundLogger:
+    """A logger with bound context; name events ``domain_action``."""
+    logger = structlog.get_logger(name) if name else structlog.get_logger()
+    return logger.bind(**context) if context else logger

@@ -1,0 +1,149 @@
+"""Dynamic configuration: every default of the domain rules (DESIGN.md section 5).
+
+Stored in the ``config`` table, one row per section (key = section name, value = JSON), so
+the operator can edit any of it while WallTrack runs. The defaults here are the single source
+of truth: migrations seed the table from ``DynamicConfig()``.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from walltrack.models.base import DomainModel, Fraction
+from walltrack.models.trading import TradingMode
+
+
+class ScoringWeights(DomainModel):
+    wallet: Fraction = 0.30
+    cluster: Fraction = 0.25
+    token: Fraction = 0.25
+    context: Fraction = 0.20
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Self:
+        total = self.wallet + self.cluster + self.token + self.context
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"scoring weights must sum to 1.0, not {total:.4f}")
+        return self
+
+
+class ScoringConfig(DomainModel):
+    weights: ScoringWeights = Field(default_factory=ScoringWeights)
+    threshold: Fraction = 0.70
+    high_conviction: Fraction = 0.85
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.high_conviction < self.threshold:
+            raise ValueError("high_conviction must be at least the trade threshold")
+        return self
+
+
+class RiskConfig(DomainModel):
+    max_drawdown: Fraction = 0.20  # from peak equity → pause until the operator resets
+    halt_win_rate: Fraction = 0.40  # over the last `halt_window_trades` → halt
+    halt_window_trades: int = Field(default=50, ge=1)
+    max_concurrent_positions: int = Field(default=5, ge=1)
+    starting_capital_sol: float = Field(default=10.0, gt=0)
+
+
+class SizingConfig(DomainModel):
+    risk_per_trade: Fraction = 0.02  # of capital
+    high_conviction_multiplier: float = Field(default=1.5, gt=0)
+    standard_multiplier: float = Field(default=1.0, gt=0)
+    reduced_multiplier: float = Field(default=0.5, gt=0)  # after consecutive max losses
+    max_loss_streak: int = Field(default=3, ge=1)
+    max_position_sol: float = Field(default=1.0, gt=0)
+    max_liquidity_share: Fraction = 0.02  # of the pool's SOL liquidity
+    fee_reserve_sol: float = Field(default=0.05, ge=0)
+    slippage_bps: int = Field(default=300, ge=0, le=10_000)
+
+
+class DecayConfig(DomainModel):
+    rolling_trades: int = Field(default=20, ge=1)
+    min_rolling_win_rate: Fraction = 0.40  # below → flagged
+    consecutive_losses: int = Field(default=3, ge=1)  # → downgraded
+    downgrade_factor: Fraction = 0.5  # score × factor until a win
+    dormant_days: int = Field(default=30, ge=1)
+
+
+class ProfilingConfig(DomainModel):
+    window_days: int = Field(default=90, ge=1)
+    prior_wins: float = Field(default=2.0, ge=0)  # win rate = (wins + 2) / (n + 4)
+    prior_trades: float = Field(default=4.0, ge=0)
+    bot_launch_slot_share: Fraction = 0.8  # buys in the launch slot of nearly every token
+    bot_min_hold_seconds: float = Field(default=5.0, ge=0)  # faster than a human
+
+
+class WatchlistConfig(DomainModel):
+    min_trades: int = Field(default=5, ge=0)
+    min_win_rate: Fraction = 0.55
+    min_roi: float = 0.10
+    min_score: Fraction = 0.60
+    max_size: int = Field(default=500, ge=1)
+
+
+class TokenDiscoveryConfig(DomainModel):
+    min_liquidity_usd: float = Field(default=10_000, ge=0)
+    min_market_cap_usd: float = Field(default=50_000, ge=0)
+    min_volume_24h_usd: float = Field(default=10_000, ge=0)
+    min_age_hours: float = Field(default=0.0, ge=0)
+    max_age_hours: float = Field(default=24 * 14, gt=0)
+    search_terms: list[str] = Field(default_factory=lambda: ["pump", "sol"])
+    dead_liquidity_usd: float = Field(default=1_000, ge=0)  # below → dead
+    rug_liquidity_drop: Fraction = 0.80  # liquidity falls this share between snapshots → rugged
+
+
+class WalletDiscoveryConfig(DomainModel):
+    early_share: Fraction = 0.10  # first part of a token's run (share of its buyers)
+    max_early_buyers: int = Field(default=100, ge=1)
+    min_profit_sol: float = Field(default=0.0)
+
+
+class ClusterConfig(DomainModel):
+    synced_buy_window_seconds: int = Field(default=300, ge=1)
+    min_cluster_size: int = Field(default=3, ge=2)
+    early_cooccurrence_min_tokens: int = Field(default=2, ge=1)
+    funding_min_sol: float = Field(default=0.05, ge=0)  # "meaningful" incoming transfer
+    exchange_fanout_threshold: int = Field(default=50, ge=2)  # funds more → exchange-like
+    seed: int = 42
+
+
+class JobIntervals(DomainModel):
+    """Minutes between scheduled runs."""
+
+    discover_tokens: int = Field(default=30, ge=1)
+    refresh_tokens: int = Field(default=5, ge=1)
+    discover_wallets: int = Field(default=60, ge=1)
+    profile_wallets: int = Field(default=60, ge=1)
+    build_clusters: int = Field(default=120, ge=1)
+    sync_webhooks: int = Field(default=10, ge=1)
+
+
+class ExecutionConfig(DomainModel):
+    mode: TradingMode = TradingMode.paper
+    max_order_attempts: int = Field(default=3, ge=1)
+    quote_cache_seconds: float = Field(default=2.0, ge=0)
+    default_strategy: str = "balanced"
+
+
+class DynamicConfig(DomainModel):
+    """All editable settings; each attribute is one row of the ``config`` table."""
+
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    sizing: SizingConfig = Field(default_factory=SizingConfig)
+    decay: DecayConfig = Field(default_factory=DecayConfig)
+    profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
+    watchlist: WatchlistConfig = Field(default_factory=WatchlistConfig)
+    token_discovery: TokenDiscoveryConfig = Field(default_factory=TokenDiscoveryConfig)
+    wallet_discovery: WalletDiscoveryConfig = Field(default_factory=WalletDiscoveryConfig)
+    clusters: ClusterConfig = Field(default_factory=ClusterConfig)
+    jobs: JobIntervals = Field(default_factory=JobIntervals)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+
+    @classmethod
+    def section_names(cls) -> list[str]:
+        return list(cls.model_fields)
