@@ -1,0 +1,1 @@
+"""Test harness shared by every test: real processes, real PostgreSQL, real Chromium."""
