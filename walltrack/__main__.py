@@ -1,0 +1,3 @@
+from walltrack.cli import main
+
+raise SystemExit(main())
