@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from walltrack.errors import StoreError
@@ -49,7 +50,15 @@ def available_migrations() -> list[Migration]:
 def apply_migrations(db: Database) -> list[int]:
     """Apply what is pending; return the versions applied by this call."""
     applied_now: list[int] = []
-    with db.connection() as conn:
+    # A dedicated autocommit connection: each migration commits in its own transaction
+    # *before* the session-level advisory lock is released, so a process waiting on the
+    # lock always sees what the previous holder recorded.
+    try:
+        conn = psycopg.connect(db.url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to {db.display_url} to migrate: {exc}",
+                         hint="check that the database server is running") from None
+    with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
         try:
             conn.execute(
@@ -59,7 +68,6 @@ def apply_migrations(db: Database) -> list[int]:
                        checksum    text NOT NULL,
                        applied_at  timestamptz NOT NULL DEFAULT now())"""
             )
-            conn.commit()
             done = {
                 row[0]: row[1]
                 for row in conn.execute("SELECT version, checksum FROM schema_migrations")
@@ -85,7 +93,6 @@ def apply_migrations(db: Database) -> list[int]:
                          name=migration.name)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
-            conn.commit()
     return applied_now
 
 

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
 import polars as pl
-from psycopg import sql
+from psycopg import ClientCursor, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
@@ -242,7 +242,9 @@ class BulkRepository(Repository[M]):
             ).format(query)
             if params:
                 # COPY cannot take bound parameters: let psycopg quote them client side.
-                copy_sql = sql.SQL(cur.mogrify(copy_sql.as_string(conn), list(params)))
+                copy_sql = sql.SQL(
+                    ClientCursor(conn).mogrify(copy_sql.as_string(conn), list(params))
+                )
             with cur.copy(copy_sql) as copy:
                 for block in copy:
                     buffer.write(block)
