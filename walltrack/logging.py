@@ -6,7 +6,7 @@ in a terminal. Redaction removes, wherever they appear in an event (message, val
 containers, rendered exceptions):
 
 * every secret value registered from the settings (exact match);
-* base58 strings long enough to be a 64-byte Solana secret key (86–88 characters);
+* Solana keypairs, base58 or as a JSON array of 64 bytes (checked, so signatures stay);
 * API keys in URLs and query strings (``api-key=…``, ``api_key=…``, ``apikey=…``, ``key=…``);
 * Authorization / x-api-key header values;
 * passwords inside database URLs (``postgresql://user:password@host``);
@@ -51,9 +51,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "pre",
     ),
-    # a base58 string of secret-key length (64 bytes → 86-88 chars); public keys are 32-44
-    (re.compile(r"(?P<pre>)(?P<secret>\b[1-9A-HJ-NP-Za-km-z]{86,88}\b)"), "pre"),
 )
+# Secret keys and transaction signatures are both 64 bytes (86-88 base58 characters), so the
+# shape alone cannot tell them apart: a candidate is redacted only when its second half is
+# the public key of its first half, i.e. when it really is a keypair. Signatures stay.
+_KEYPAIR_CANDIDATE = re.compile(r"\b[1-9A-HJ-NP-Za-km-z]{86,88}\b")
+_KEYPAIR_JSON = re.compile(r"\[\s*(?:\d{1,3}\s*,\s*){63}\d{1,3}\s*\]")
 
 _registry_lock = threading.Lock()
 _registered: set[str] = set()
@@ -74,7 +77,36 @@ def redact_text(text: str) -> str:
             text = text.replace(secret, REDACTED)
     for pattern, group in _PATTERNS:
         text = pattern.sub(lambda m, g=group: m.group(g) + REDACTED, text)
-    return text
+    text = _KEYPAIR_CANDIDATE.sub(_redact_if_keypair, text)
+    return _KEYPAIR_JSON.sub(_redact_if_keypair_json, text)
+
+
+def _is_keypair(raw: bytes) -> bool:
+    if len(raw) != 64:
+        return False
+    from solders.keypair import Keypair  # local: keeps this module light to import
+
+    try:
+        return bytes(Keypair.from_seed(raw[:32]).pubkey()) == raw[32:]
+    except ValueError:
+        return False
+
+
+def _redact_if_keypair(match: re.Match[str]) -> str:
+    import base58
+
+    try:
+        raw = base58.b58decode(match.group(0))
+    except ValueError:
+        return match.group(0)
+    return REDACTED if _is_keypair(raw) else match.group(0)
+
+
+def _redact_if_keypair_json(match: re.Match[str]) -> str:
+    numbers = [int(n) for n in re.findall(r"\d+", match.group(0))]
+    if any(n > 255 for n in numbers):
+        return match.group(0)
+    return REDACTED if _is_keypair(bytes(numbers)) else match.group(0)
 
 
 def redact_value(value: Any, key: str | None = None) -> Any:
