@@ -149,17 +149,17 @@ def build_intents(p: SimParams, tk: Tokens, wl: Wallets, rng: np.random.Generato
     # Launch-slot snipers: most launches, first slots, out within minutes.
     for w in np.flatnonzero(arch == A["sniper_bot"]).tolist():
         q = rng.uniform(0.45, 0.9)
-        size = rng.lognormal(np.log(1.0), 0.4)
+        size = rng.lognormal(np.log(1.6), 0.4)
         for j in np.flatnonzero(rng.random(n_tok) < q).tolist():
             t = tk.launch[j] + 0.4 * int(rng.integers(0, 3)) + rng.uniform(0.0, 0.39)
             it.buy(j, t, w, size * rng.lognormal(0, 0.25))
             it.sell(j, t + 2.0 + rng.exponential(50.0), w, 1.0)
 
     # Lucky retail: a handful of trades that happened to land on the way up.
-    winners = np.where(usable & ((fate == 0) | (fate == 1)), 1.0, 0.0)
+    winners = np.where(usable & ((fate == 0) | (fate == 1)) & (tk.log_peak > np.log(4.0)), 1.0, 0.0)
     for w in np.flatnonzero(arch == A["lucky_retail"]).tolist():
         for j in _pick(rng, winners, int(rng.integers(2, 5))).tolist():
             tp, launch = tk.t_peak[j], tk.launch[j]
-            it.buy(j, launch + tp * rng.uniform(0.1, 0.35), w, rng.lognormal(np.log(0.2), 0.6))
-            it.sell(j, launch + tp * rng.uniform(0.75, 1.0), w, 1.0)
+            it.buy(j, launch + tp * rng.uniform(0.08, 0.3), w, rng.lognormal(np.log(0.2), 0.6))
+            it.sell(j, launch + tp * rng.uniform(0.8, 1.0), w, 1.0)
     return it

@@ -97,12 +97,30 @@ def generate_market(params: SimParams | None = None) -> Market:
     retail_p = wl.weight[retail_idx] / wl.weight[retail_idx].sum()
     order = np.argsort(intents["token"], kind="stable")
     bounds = np.searchsorted(intents["token"][order], np.arange(p.tokens + 1))
-    flow_rng = _stage_rng(p.seed, 4)
-    runs: list[TokenRun] = []
-    for j in range(p.tokens):
+
+    def run(j: int, drop: np.ndarray | None = None) -> TokenRun:
         sel = order[bounds[j] : bounds[j + 1]]
+        if drop is not None:
+            sel = sel[~np.isin(intents["wallet"][sel], drop)]
         mine = {k: v[sel] for k, v in intents.items()}
-        runs.append(run_token(j, tk, horizon, p.activity, mine, retail_idx, retail_p, flow_rng))
+        # One stream per token, so a token can be re-run alone with the same crowd.
+        rng_j = _stage_rng(p.seed, 1000 + j)
+        return run_token(j, tk, horizon, p.activity, mine, retail_idx, retail_p, rng_j)
+
+    runs = [run(j) for j in range(p.tokens)]
+    # Lucky retail must end up winning every trade it makes: re-run the tokens where
+    # chance went against one of them without that wallet's trade.
+    lucky = wl.archetype == A["lucky_retail"]
+    for j, r in enumerate(runs):
+        mask = lucky[r.wallet]
+        if not mask.any():
+            continue
+        signed = np.where(r.side[mask] == 0, -r.lamports[mask], r.lamports[mask])
+        w_l = r.wallet[mask]
+        uniq, inv = np.unique(w_l, return_inverse=True)
+        losers = uniq[np.bincount(inv, weights=signed) <= 0.01 * LAMPORTS]
+        if losers.size:
+            runs[j] = run(j, drop=losers)
 
     counts = np.array([r.t.size for r in runs])
     tok_of = np.repeat(np.arange(p.tokens), counts)
@@ -116,12 +134,12 @@ def generate_market(params: SimParams | None = None) -> Market:
     arch = wl.archetype[s_w]
     bot = arch == A["sniper_bot"]
     prio = np.where(
-        bot, _lognormal_int(rng, 1_500_000, 0.5, n_s), _lognormal_int(rng, 40_000, 1.2, n_s)
+        bot, _lognormal_int(rng, 2_500_000, 0.6, n_s), _lognormal_int(rng, 40_000, 1.2, n_s)
     )
     fee = BASE_FEE + np.minimum(prio, 20_000_000)
     tip = np.where(
         bot,
-        rng.integers(1_000_000, 3_000_000, n_s),
+        rng.integers(1_000_000, 8_000_000, n_s),
         np.where(rng.random(n_s) < 0.05, rng.integers(10_000, 100_000, n_s), 0),
     ).astype(np.int64)
     rent = np.where(s_first & (s_side == 0), RENT_ATA, 0).astype(np.int64)
