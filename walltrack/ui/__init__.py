@@ -1,0 +1,1 @@
+"""Helpers the notebooks share: store access, status views, tables and charts."""
