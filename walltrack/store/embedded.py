@@ -43,8 +43,14 @@ def _start_pgserver(pgdata: Path) -> str:
     return str(handle.get_uri())
 
 
+def _system_binary(name: str) -> str | None:
+    # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<version>/bin.
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    return shutil.which(name) or (str(candidates[0]) if candidates else None)
+
+
 def _start_system(pgdata: Path) -> str:
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    initdb, pg_ctl = _system_binary("initdb"), _system_binary("pg_ctl")
     if not initdb or not pg_ctl:
         raise StoreError(
             "neither pgserver nor system PostgreSQL binaries (initdb, pg_ctl) are available",
