@@ -209,3 +209,23 @@ def get_logger(name: str | None = None, **context: Any) -> structlog.stdlib.Boun
     """A logger with bound context; name events ``domain_action``."""
     logger = structlog.get_logger(name) if name else structlog.get_logger()
     return logger.bind(**context) if context else logger
+
+
+def _default_configuration() -> None:
+    # Until a process configures logging itself, events still go through the redaction and
+    # to stderr — never to stdout, where commands print their results (e.g. a JSON line).
+    if not structlog.is_configured():
+        structlog.configure(
+            processors=[
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.format_exc_info,
+                redact_processor,
+                structlog.processors.JSONRenderer(),
+            ],
+            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+            cache_logger_on_first_use=False,
+        )
+
+
+_default_configuration()
