@@ -50,6 +50,7 @@ __all__ = [
     "TokenBucket",
     "api_metrics",
     "parse_model",
+    "request_was_sent",
     "reset_api_metrics",
 ]
 
@@ -403,11 +404,14 @@ class ApiClient:
             return result
         except _RetryableError as exc:
             error = exc.final or ExternalAPIError(exc.message, api=self.api, status=exc.status)
+            error.request_sent = not exc.refused  # type: ignore[attr-defined]
             outcome = error.code
             status = exc.status
             raise error from None
         except ExternalAPIError as exc:
             error = exc
+            # A breaker refusal never touched the network; a 4xx reached the server.
+            exc.request_sent = not isinstance(exc, CircuitOpenError)  # type: ignore[attr-defined]
             outcome = exc.code
             status = exc.status
             raise
@@ -535,6 +539,11 @@ class ApiClient:
 
     def _host(self) -> str:
         return httpx.URL(self.base_url).host or "?"
+
+
+def request_was_sent(error: ExternalAPIError) -> bool:
+    """False only when the failed call provably never reached the service (refused, breaker)."""
+    return bool(getattr(error, "request_sent", True))
 
 
 def _snippet(content: bytes, limit: int = 200) -> str:
