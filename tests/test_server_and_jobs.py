@@ -1,0 +1,55 @@
+"""server.py under a real uvicorn process, and a job script as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+
+from tests.harness.processes import REPO_ROOT, run_server
+from walltrack.models import JobOutcome
+from walltrack.store import Database
+from walltrack.store.repositories import JobRunRepository
+
+
+def test_server_answers_health_and_status_with_json(db: Database, db_url: str) -> None:
+    with run_server([sys.executable, "server.py", "--port", "{port}"], ready_path="/health",
+                    env={"WALLTRACK_DATABASE_URL": db_url}) as srv:
+        health = httpx.get(srv.url + "/health")
+        assert health.status_code == 200
+        assert health.json() == {"ok": True, "store": "hosted", "schema_version": 1}
+        status = httpx.get(srv.url + "/api/status").json()
+        assert status["row_counts"]["swaps"] == 0
+        assert status["config_sections"] == 11
+        missing = httpx.get(srv.url + "/nope")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": {"code": "http_404", "message": "Not Found"}}
+
+
+def test_job_script_records_its_run(db: Database, db_url: str) -> None:
+    result = subprocess.run([sys.executable, "jobs/migrate.py"], cwd=REPO_ROOT,
+                            env={**os.environ, "WALLTRACK_DATABASE_URL": db_url},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "schema version 1" in result.stdout
+    runs = JobRunRepository(db).last_runs()
+    assert [(r.job, r.outcome) for r in runs] == [("migrate", JobOutcome.succeeded)]
+    assert runs[0].stats["schema_version"] == 1
+    assert runs[0].finished_at is not None
+
+
+def test_a_failing_job_is_recorded_as_failed_with_a_redacted_message(db: Database) -> None:
+    import pytest
+
+    from walltrack.jobrunner import recorded_job
+
+    with pytest.raises(RuntimeError), recorded_job(db, "refresh_tokens") as stats:
+        stats["tokens"] = 4
+        raise RuntimeError("GET https://x.example/?api-key=sekrit-123 failed")
+    (run,) = JobRunRepository(db).last_runs()
+    assert run.outcome is JobOutcome.failed
+    assert run.stats == {"tokens": 4}
+    assert "sekrit-123" not in (run.message or "")
+    assert "RuntimeError" in (run.message or "")

@@ -1,0 +1,1 @@
+"""The Starlette application: webhooks, the JSON API and the live loop wiring."""
