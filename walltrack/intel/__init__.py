@@ -1,0 +1,2 @@
+"""Research logic: token discovery and surveillance, wallet discovery, profiling, decay,
+watchlist, clusters."""
