@@ -180,7 +180,7 @@ class _TokenMove:
     __slots__ = ("amount", "from_account", "from_user", "mint", "to_account", "to_user")
 
     def __init__(self, item: Any) -> None:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise _Shape("a tokenTransfers item must be an object")
         self.mint = _str(item, "mint")
         if not self.mint:
@@ -201,7 +201,7 @@ class _NativeMove:
     __slots__ = ("lamports", "source", "target")
 
     def __init__(self, item: Any) -> None:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise _Shape("a nativeTransfers item must be an object")
         self.source = _str(item, "fromUserAccount")
         self.target = _str(item, "toUserAccount")
@@ -216,7 +216,7 @@ class _BalanceChange:
     __slots__ = ("amount", "mint", "token_account", "user")
 
     def __init__(self, item: Any) -> None:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise _Shape("a tokenBalanceChanges item must be an object")
         self.mint = _str(item, "mint")
         self.user = _str(item, "userAccount")
@@ -240,19 +240,10 @@ class _Tx:
     def __init__(self, tx: Mapping[str, Any]) -> None:
         self.tokens = [_TokenMove(item) for item in _list(tx, "tokenTransfers")]
         self.natives = [_NativeMove(item) for item in _list(tx, "nativeTransfers")]
-        self.native_change: dict[str, int] = {}
-        self.balances: list[_BalanceChange] = []
-        for entry in _list(tx, "accountData"):
-            if not isinstance(entry, Mapping):
-                raise _Shape("an accountData item must be an object")
-            account = _str(entry, "account")
-            change = entry.get("nativeBalanceChange")
-            if change is not None:
-                self.native_change[account] = self.native_change.get(account, 0) + _lamports(
-                    change, "nativeBalanceChange"
-                )
-            for item in entry.get("tokenBalanceChanges") or ():
-                self.balances.append(_BalanceChange(item))
+        self._account_data = _list(tx, "accountData")
+        self.own_cache: dict[str, set[str]] = {}
+        self._native_change: dict[str, int] | None = None
+        self._balances: list[_BalanceChange] | None = None
         events = tx.get("events")
         swap_event = events.get("swap") if isinstance(events, Mapping) else None
         self.swap_event: Mapping[str, Any] | None = (
@@ -264,9 +255,44 @@ class _Tx:
         self.fee_payer: str | None = fee_payer or None
         fee = tx.get("fee")
         self.fee = _lamports(fee, "fee") if fee is not None else 0
-        self.nft_event = isinstance(events, Mapping) and bool(
+        self.nft_event = isinstance(events, dict) and bool(
             events.get("nft") or events.get("compressed")
         )
+
+    # accountData is read only when the transfers do not settle the question (it is the
+    # biggest part of a payload: parsing it eagerly halves the throughput).
+    @property
+    def native_change(self) -> dict[str, int]:
+        if self._native_change is None:
+            self._read_account_data()
+        assert self._native_change is not None
+        return self._native_change
+
+    @property
+    def balances(self) -> list[_BalanceChange]:
+        if self._balances is None:
+            self._read_account_data()
+        assert self._balances is not None
+        return self._balances
+
+    def _read_account_data(self) -> None:
+        native: dict[str, int] = {}
+        balances: list[_BalanceChange] = []
+        for entry in self._account_data:
+            if not isinstance(entry, dict):
+                raise _Shape("an accountData item must be an object")
+            account = _str(entry, "account")
+            change = entry.get("nativeBalanceChange")
+            if change is not None:
+                native[account] = native.get(account, 0) + _lamports(
+                    change, "nativeBalanceChange"
+                )
+            changes = entry.get("tokenBalanceChanges")
+            if changes:
+                if not isinstance(changes, list):
+                    raise _Shape("tokenBalanceChanges must be a list")
+                balances.extend(_BalanceChange(item) for item in changes)
+        self._native_change, self._balances = native, balances
 
 
 # -- the derivation -----------------------------------------------------------------------
@@ -338,15 +364,20 @@ def _derive(tx: Mapping[str, Any], signature: str, wallet: str | None) -> list[S
 
 
 def _own_accounts(parsed: _Tx, trader: str) -> set[str]:
+    cached = parsed.own_cache.get(trader)
+    if cached is not None:
+        return cached
     own = {trader}
+    parsed.own_cache[trader] = own
     for move in parsed.tokens:
         if move.from_user == trader and move.from_account:
             own.add(move.from_account)
         if move.to_user == trader and move.to_account:
             own.add(move.to_account)
-    for change in parsed.balances:
-        if change.user == trader and change.token_account:
-            own.add(change.token_account)
+    if not parsed.tokens:
+        for change in parsed.balances:
+            if change.user == trader and change.token_account:
+                own.add(change.token_account)
     return own
 
 
@@ -490,7 +521,7 @@ def _other_trader(parsed: _Tx, fee_payer: str | None) -> str | None:
         if isinstance(native_in, Mapping):
             named.append(native_in.get("account"))
         for item in event.get("tokenInputs") or ():
-            if isinstance(item, Mapping):
+            if isinstance(item, dict):
                 named.append(item.get("userAccount"))
         native_out = event.get("nativeOutput")
         if isinstance(native_out, Mapping):
@@ -518,7 +549,7 @@ def _source_of(tx: Mapping[str, Any]) -> str:
     if label not in _GENERIC_SOURCES:
         return label
     for item in tx.get("instructions") or ():
-        if isinstance(item, Mapping):
+        if isinstance(item, dict):
             found = _PROGRAM_SOURCES.get(item.get("programId"))  # type: ignore[arg-type]
             if found:
                 return found
