@@ -56,7 +56,9 @@ def _pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
     return rng.choice(weights.size, size=k, replace=False, p=weights / weights.sum())
 
 
-def _informed_exit(it: Intents, tk: Tokens, j: int, w: int, entry: float, rng: np.random.Generator) -> None:
+def _informed_exit(
+    it: Intents, tk: Tokens, j: int, w: int, entry: float, rng: np.random.Generator
+) -> None:
     """Sell into strength when the token runs; cut the loss after a while otherwise."""
     launch, tp, fate = tk.launch[j], tk.t_peak[j], int(tk.fate[j])
     if fate == 0:

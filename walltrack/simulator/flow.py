@@ -78,7 +78,10 @@ def run_token(
         fate, float(tk.log_peak[j]), float(tk.t_peak[j]), float(tk.phase[j]), all_t - launch
     )
     it_w, it_side, it_lam, it_frac = (
-        intents["wallet"], intents["side"], intents["lamports"], intents["frac"],
+        intents["wallet"],
+        intents["side"],
+        intents["lamports"],
+        intents["frac"],
     )
 
     sol, tok = int(tk.sol0[j]), int(tk.token0[j])
@@ -108,7 +111,9 @@ def run_token(
             holders[i] = last
             where[last] = i
 
-    for t, k, r, tgt in zip(all_t.tolist(), kind.tolist(), ref.tolist(), target.tolist(), strict=True):
+    for t, k, r, tgt in zip(
+        all_t.tolist(), kind.tolist(), ref.tolist(), target.tolist(), strict=True
+    ):
         if not rugged and t >= rug_t:
             rugged = True
             rug_sol, rug_tok = sol - sol * RUG_KEEP // 100, tok - tok * RUG_KEEP // 100

@@ -31,7 +31,7 @@ def addresses(rng: np.random.Generator, n: int, suffix: str = "") -> list[str]:
     if suffix:
         tail = np.frombuffer(suffix.encode(), dtype=np.uint8)
         arr = raw.view(np.uint8).reshape(n, 44).copy()
-        arr[:, 44 - len(tail):] = tail
+        arr[:, 44 - len(tail) :] = tail
         raw = arr.view("S44").ravel()
     return [s.decode() for s in raw.tolist()]
 

@@ -67,7 +67,9 @@ class Market:
         for name, frame in self.frames().items():
             # No statistics-with-timestamps, fixed compression: identical bytes every time.
             frame.write_parquet(out / f"{name}.parquet", compression="zstd", statistics=False)
-        (out / "manifest.json").write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
+        (out / "manifest.json").write_text(
+            json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n"
+        )
 
     @classmethod
     def read(cls, out: Path) -> Market:
@@ -178,7 +180,9 @@ def generate_market(params: SimParams | None = None) -> Market:
     )
 
     # Global chain order over every transaction kind, then running SOL balances.
-    kinds = np.concatenate([np.zeros(n_s, np.int8), np.ones(f_t.size, np.int8), np.full(tr.t.size, 2, np.int8)])
+    kinds = np.concatenate(
+        [np.zeros(n_s, np.int8), np.ones(f_t.size, np.int8), np.full(tr.t.size, 2, np.int8)]
+    )
     rows = np.concatenate([np.arange(n_s), np.arange(f_t.size), np.arange(tr.t.size)])
     all_t = np.concatenate([s_t, f_t, tr.t])
     chain = np.lexsort((rows, kinds, all_t))
@@ -192,10 +196,16 @@ def generate_market(params: SimParams | None = None) -> Market:
             "seq": np.concatenate([s_seq, f_seq, t_seq, t_seq]),
             "d": np.concatenate([s_delta, -f_fee, -(tr.lamports + TRANSFER_FEE), tr.lamports]),
             "slot_kind": np.concatenate(
-                [np.zeros(n_s, np.int8), np.ones(f_t.size, np.int8),
-                 np.full(tr.t.size, 2, np.int8), np.full(tr.t.size, 3, np.int8)]
+                [
+                    np.zeros(n_s, np.int8),
+                    np.ones(f_t.size, np.int8),
+                    np.full(tr.t.size, 2, np.int8),
+                    np.full(tr.t.size, 3, np.int8),
+                ]
             ),
-            "row": np.concatenate([np.arange(n_s), np.arange(f_t.size), np.arange(tr.t.size), np.arange(tr.t.size)]),
+            "row": np.concatenate(
+                [np.arange(n_s), np.arange(f_t.size), np.arange(tr.t.size), np.arange(tr.t.size)]
+            ),
         }
     )
     base = np.where(wl.archetype == A["exchange"], EXCHANGE_FLOAT, 0)
@@ -203,7 +213,9 @@ def generate_market(params: SimParams | None = None) -> Market:
     ev = ev.sort(["w", "seq", "slot_kind"]).with_columns(
         (pl.col("d").cum_sum().over("w") + pl.col("base")).alias("after")
     )
-    after = {k: ev.filter(pl.col("slot_kind") == k).sort("row")["after"].to_numpy() for k in range(4)}
+    after = {
+        k: ev.filter(pl.col("slot_kind") == k).sort("row")["after"].to_numpy() for k in range(4)
+    }
     if (ev["after"] < 0).any():
         log.warning("simulator_negative_balance", count=int((ev["after"] < 0).sum()))
 
@@ -229,7 +241,7 @@ def generate_market(params: SimParams | None = None) -> Market:
             "mint": mint[tok_of],
             "side": np.where(s_side == 0, "buy", "sell"),
             "sol_amount": s_lam / LAMPORTS,
-            "token_amount": s_raw / (10.0 ** dec),
+            "token_amount": s_raw / (10.0**dec),
             "source": source.astype(str),
             "fee_sol": fee / LAMPORTS,
             "venue": np.asarray(VENUES, dtype=object)[venue],
@@ -314,22 +326,34 @@ def generate_market(params: SimParams | None = None) -> Market:
             "launch_time": launch_ts,
             "peak_time": ts(tk.launch + tk.t_peak),
             "target_peak_multiple": np.exp(tk.log_peak),
-            "rug_time": pl.Series([None if np.isnan(x) else start + timedelta(seconds=int(x)) for x in rug_t], dtype=pl.Datetime("us", "UTC")),
+            "rug_time": pl.Series(
+                [None if np.isnan(x) else start + timedelta(seconds=int(x)) for x in rug_t],
+                dtype=pl.Datetime("us", "UTC"),
+            ),
         }
     )
     truth_wallets = pl.DataFrame(
         {
             "wallet": wl.address,
             "archetype": np.asarray(ARCHETYPES, dtype=object)[wl.archetype],
-            "cluster_id": pl.Series(np.where(wl.cluster >= 0, wl.cluster, None).tolist(), dtype=pl.Int32),
-            "role": pl.Series([ROLES[r] or None for r in wl.role.tolist()], dtype=pl.String),
-            "fade_day": pl.Series(np.where(wl.fade_day >= 0, wl.fade_day, None).tolist(), dtype=pl.Int32),
-            "funded_by": pl.Series(
-                _first_funder(transfers, n_w, addr), dtype=pl.String
+            "cluster_id": pl.Series(
+                np.where(wl.cluster >= 0, wl.cluster, None).tolist(), dtype=pl.Int32
             ),
+            "role": pl.Series([ROLES[r] or None for r in wl.role.tolist()], dtype=pl.String),
+            "fade_day": pl.Series(
+                np.where(wl.fade_day >= 0, wl.fade_day, None).tolist(), dtype=pl.Int32
+            ),
+            "funded_by": pl.Series(_first_funder(transfers, n_w, addr), dtype=pl.String),
         }
     )
-    log.info("simulator_generated", swaps=n_s, transfers=tr.t.size, failed=f_t.size, tokens=p.tokens, wallets=n_w)
+    log.info(
+        "simulator_generated",
+        swaps=n_s,
+        transfers=tr.t.size,
+        failed=f_t.size,
+        tokens=p.tokens,
+        wallets=n_w,
+    )
     return Market(p, swaps, transfers, failed, tokens, truth_wallets, truth_tokens)
 
 

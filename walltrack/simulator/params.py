@@ -29,5 +29,5 @@ PRESETS: dict[str, SimParams] = {
     # The default evaluation market (≥ 5 000 wallets, ≥ 20 planted clusters).
     "default": SimParams(),
     # The benchmark size: ≥ 1 000 000 swaps.
-    "bench": SimParams(wallets=10_000, tokens=1_000, days=30, clusters=40),
+    "bench": SimParams(wallets=10_000, tokens=1_000, days=30, clusters=40, activity=1.1),
 }

@@ -86,7 +86,10 @@ def make_tokens(p: SimParams, rng: np.random.Generator) -> Tokens:
     pump_like = (venue == 0) | (venue == 2)
     mints_pump = ids.addresses(rng, n, suffix="pump")
     mints_plain = ids.addresses(rng, n)
-    mint = [a if is_pump else b for a, b, is_pump in zip(mints_pump, mints_plain, pump_like.tolist(), strict=True)]
+    mint = [
+        a if is_pump else b
+        for a, b, is_pump in zip(mints_pump, mints_plain, pump_like.tolist(), strict=True)
+    ]
     decimals = np.where(pump_like | (rng.random(n) < 0.8), 6, 9)
     supply = (10**9) * (10 ** decimals.astype(np.int64))
     # Pump-style launch: 80 % of the supply in the pool against a thin SOL reserve.
