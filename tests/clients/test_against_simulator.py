@@ -65,8 +65,7 @@ async def test_rpc_and_helius_history(sim: ServerProcess) -> None:
         assert blockhash.blockhash
         async with DexScreenerClient(sim.url, policy=POLICY) as dex:
             boosts = await dex.boosts_latest()
-        pool_pairs = await DexScreenerClient(sim.url, policy=POLICY).token_pairs(
-            boosts[0].token_address)
+            pool_pairs = await dex.token_pairs(boosts[0].token_address)
         address = pool_pairs[0].pair_address
         page = await helius.transactions_for_address(address, limit=10)
         assert isinstance(page, list)
