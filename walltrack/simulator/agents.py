@@ -143,7 +143,9 @@ def build_intents(p: SimParams, tk: Tokens, wl: Wallets, rng: np.random.Generato
                 it.sell(j, max(t_m + 60, exit_base + rng.uniform(-120.0, 900.0)), m, 1.0)
         # Insiders also trade a little on their own, like anyone.
         for m in members.tolist():
-            for j in _pick(rng, usable.astype(float), int(rng.integers(0, 4))).tolist():
+            own = usable.astype(float)
+            own[token_sets[c]] = 0.0  # solo trades stay off the cluster's tokens
+            for j in _pick(rng, own, int(rng.integers(0, 4))).tolist():
                 entry = tk.launch[j] + rng.exponential(4 * HOUR)
                 it.buy(j, entry, m, rng.lognormal(np.log(0.4), 0.6))
                 it.sell(j, entry + rng.exponential(3 * HOUR) + 60, m, 1.0)

@@ -62,7 +62,7 @@ def fund(
     # Peer payments between ordinary wallets: noise in the transfer graph.
     n_noise = n // 2
     ns = rng.choice(retail_like, n_noise)
-    nd = rng.choice(traders, n_noise)
+    nd = rng.choice(retail_like, n_noise)
     ok = ns != nd
     ns, nd = ns[ok], nd[ok]
     nt = rng.uniform(0.0, horizon, ns.size)
