@@ -20,12 +20,15 @@ def out_for_in(reserve_in: int, reserve_out: int, amount_in: int, fee_bps: int) 
 
 
 def price_impact(reserve_in: int, reserve_out: int, amount_in: int, fee_bps: int) -> float:
-    """Fraction by which the execution price is worse than the spot price (fee excluded)."""
-    if amount_in <= 0 or reserve_in <= 0:
+    """Fraction by which the execution price is worse than the spot price (fee excluded).
+
+    Exact for x·y = k: impact = a / (x + a) with a the input after the fee — computed in
+    real numbers, so it is monotone in size even where integer outputs round to dust.
+    """
+    if amount_in <= 0 or reserve_in <= 0 or reserve_out <= 0:
         return 0.0
-    spot_out = amount_in * (BPS - fee_bps) / BPS * reserve_out / reserve_in
-    got = out_for_in(reserve_in, reserve_out, amount_in, fee_bps)
-    return max(0.0, 1.0 - got / spot_out) if spot_out > 0 else 0.0
+    eff = amount_in * (BPS - fee_bps) / BPS
+    return eff / (reserve_in + eff)
 
 
 @dataclass

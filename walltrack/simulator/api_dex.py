@@ -56,10 +56,10 @@ def pair(state: MarketState, mint: str, now: float) -> dict[str, Any]:
         vol = int(s["vol_cum"][hi - 1] - (s["vol_cum"][lo - 1] if lo else 0)) if hi else 0
         txns[name] = {"buys": buys, "sells": (hi - lo) - buys}
         volume[name] = round(vol / 1e9 * state.sol_usd, 2)
-        if hi > lo and now - span >= tok["launch_t"]:
-            before = state.price_sol(mint, now - span)
-            if before > 0:
-                change[name] = round((price / before - 1) * 100, 2)
+        # Against the price a window ago (or at launch for younger pairs).
+        before = state.price_sol(mint, max(now - span, float(tok["launch_t"])))
+        if before > 0:
+            change[name] = round((price / before - 1) * 100, 2)
     out: dict[str, Any] = {
         "chainId": "solana",
         "dexId": DEX_IDS[tok["venue"]],

@@ -24,8 +24,11 @@ class RpcError(Exception):
         super().__init__(message)
 
 
-def _context(state: MarketState) -> dict[str, Any]:
-    return {"apiVersion": "2.0.15", "slot": state.clock.slot()}
+def _context(state: MarketState, api_version: bool = False) -> dict[str, Any]:
+    # Only some methods carry apiVersion in their context (as in the documented answers).
+    if api_version:
+        return {"apiVersion": "2.0.15", "slot": state.clock.slot()}
+    return {"slot": state.clock.slot()}
 
 
 def _signature_info(state: MarketState, row: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def methods(state: MarketState) -> dict[str, Callable[[list[Any]], Any]]:
                     "pubkey": render.derived_address("ata", owner, mint),
                 }
             )
-        return {"context": _context(state), "value": value}
+        return {"context": _context(state, api_version=True), "value": value}
 
     def get_signatures_for_address(params: list[Any]) -> Any:
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
@@ -169,7 +172,7 @@ def methods(state: MarketState) -> dict[str, Callable[[list[Any]], Any]]:
                     "status": {"Ok": None} if err is None else {"Err": err},
                 }
             )
-        return {"context": _context(state), "value": value}
+        return {"context": _context(state, api_version=True), "value": value}
 
     def request_airdrop(params: list[Any]) -> Any:
         return execution.airdrop(state, str(params[0]), int(params[1]))
