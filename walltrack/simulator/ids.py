@@ -8,9 +8,11 @@ million ids cost a few numpy operations.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
-import base58
 import numpy as np
+from solders.pubkey import Pubkey
+from solders.signature import Signature
 
 ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _ALPHA = np.frombuffer(ALPHABET, dtype=np.uint8)
@@ -41,12 +43,15 @@ def signatures(rng: np.random.Generator, n: int) -> list[str]:
     return [s.decode() for s in _random_base58(rng, n, 88, 4).tolist()]
 
 
+@lru_cache(maxsize=500_000)
 def derived_address(*parts: str) -> str:
-    """A stable address derived from other ids (token accounts, vaults): hash → base58."""
-    digest = hashlib.sha256("/".join(parts).encode()).digest()
-    return base58.b58encode(digest).decode()
+    """A stable address derived from other ids (token accounts, vaults): hash → base58.
+
+    Rendering derives several per transaction, so base58 is done by solders (Rust) and
+    repeated ones (vaults, token accounts) come from the cache.
+    """
+    return str(Pubkey.from_bytes(hashlib.sha256("/".join(parts).encode()).digest()))
 
 
 def derived_signature(*parts: str) -> str:
-    digest = hashlib.sha512("/".join(parts).encode()).digest()
-    return base58.b58encode(digest).decode()
+    return str(Signature.from_bytes(hashlib.sha512("/".join(parts).encode()).digest()))

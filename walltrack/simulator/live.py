@@ -67,7 +67,7 @@ class Deliverer:
         st = self.state
         lo = int(np.searchsorted(st.chain_t, t0, side="right"))
         hi = int(np.searchsorted(st.chain_t, t1, side="right"))
-        rows = [st.row_at(s) for s in range(lo, hi) if st.chain_kind[s] != 1]
+        rows = st.rows_at([s for s in range(lo, hi) if st.chain_kind[s] != 1])
         txs = st.ledger.txs
         fresh = txs[self.live_done :]
         self.live_done = len(txs)

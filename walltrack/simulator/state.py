@@ -157,15 +157,22 @@ class MarketState:
         )
 
     def row_at(self, seq: int) -> dict[str, Any]:
-        kind = int(self.chain_kind[seq])
-        row_i = int(self.chain_row[seq])
-        if kind == 0:
-            r = self.swaps.row(row_i, named=True)
-            return self._swap_row(r, "swap")
-        if kind == 1:
-            r = self.failed.row(row_i, named=True)
-            return self._swap_row(r, "failed")
-        r = self.transfers.row(row_i, named=True)
+        return self.rows_at([seq])[0]
+
+    def rows_at(self, seqs: list[int]) -> list[dict[str, Any]]:
+        """Rows for chain positions, fetched one frame gather per kind (not row by row)."""
+        kinds = self.chain_kind[seqs]
+        rows = self.chain_row[seqs]
+        out: list[dict[str, Any] | None] = [None] * len(seqs)
+        for kind, frame in ((0, self.swaps), (1, self.failed), (2, self.transfers)):
+            pos = np.flatnonzero(kinds == kind)
+            if pos.size == 0:
+                continue
+            for i, r in zip(pos.tolist(), frame[rows[pos].tolist()].to_dicts(), strict=True):
+                out[i] = self._transfer_row(r) if kind == 2 else self._swap_row(r, KIND_NAMES[kind])
+        return [r for r in out if r is not None]
+
+    def _transfer_row(self, r: dict[str, Any]) -> dict[str, Any]:
         return {
             "kind": "transfer",
             "signature": r["signature"],
@@ -242,7 +249,9 @@ class MarketState:
                 continue
             out.append((key, tx.row, -1))
         out.sort(key=lambda item: item[0], reverse=True)
-        return [row if row is not None else self.row_at(s) for _, row, s in out[:limit]]
+        page = out[:limit]
+        fetched = iter(self.rows_at([s for _, row, s in page if row is None]))
+        return [row if row is not None else next(fetched) for _, row, _s in page]
 
     def _key_of(self, signature: str) -> tuple[float, int] | None:
         seq = self.seq_of(signature)
