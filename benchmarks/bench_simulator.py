@@ -101,11 +101,21 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=3000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="walltrack-bench-sim-") as tmp:
-        out = subprocess.run([sys.executable, "-c", GENERATE, tmp], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", GENERATE, tmp],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         figures = json.loads(out.strip().splitlines()[-1])
-        floor = subprocess.run([sys.executable, "-c", FLOOR_LOOP, str(figures["swaps"])], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout
+        floor = subprocess.run(
+            [sys.executable, "-c", FLOOR_LOOP, str(figures["swaps"])],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         figures["floor_bare_swap_loop_s"] = float(floor.split()[0])
 
         import polars as pl
@@ -114,25 +124,41 @@ def main() -> None:
         visible = swaps.filter(pl.col("t") <= swaps["t"].max() * 0.8)
         wallets = visible.group_by("wallet").len().filter(pl.col("len") >= 20)["wallet"].to_list()
         rng = random.Random(1)
-        paths = [f"/v0/addresses/{w}/transactions?api-key=bench&limit=100"
-                 for w in rng.sample(wallets, min(args.requests, len(wallets)))]
+        paths = [
+            f"/v0/addresses/{w}/transactions?api-key=bench&limit=100"
+            for w in rng.sample(wallets, min(args.requests, len(wallets)))
+        ]
         while len(paths) < args.requests:
             paths.append(paths[len(paths) % len(wallets)])
-        serve = [sys.executable, "-m", "walltrack.simulator", "serve", "--from-dir", tmp,
-                 "--port", "{port}", "--speed", "0"]
+        serve = [
+            sys.executable,
+            "-m",
+            "walltrack.simulator",
+            "serve",
+            "--from-dir",
+            tmp,
+            "--port",
+            "{port}",
+            "--speed",
+            "0",
+        ]
         with run_server(serve, ready_path="/health", timeout=300) as srv:
             cold_rps, page_bytes = asyncio.run(_load(srv.url, paths, args.concurrency))
             warm_rps, _ = asyncio.run(_load(srv.url, paths, args.concurrency))
-        with run_server([sys.executable, "-c", STATIC, "{port}", str(page_bytes)], ready_path="/health") as srv:
+        with run_server(
+            [sys.executable, "-c", STATIC, "{port}", str(page_bytes)], ready_path="/health"
+        ) as srv:
             floor_rps, _ = asyncio.run(_load(srv.url, paths, args.concurrency))
-    figures.update({
-        "history_rps_first_pass": round(cold_rps),
-        "history_rps_cached": round(warm_rps),
-        "floor_static_same_size_rps": round(floor_rps),
-        "page_bytes_mean": page_bytes,
-        "requests": args.requests,
-        "concurrency": args.concurrency,
-    })
+    figures.update(
+        {
+            "history_rps_first_pass": round(cold_rps),
+            "history_rps_cached": round(warm_rps),
+            "floor_static_same_size_rps": round(floor_rps),
+            "page_bytes_mean": page_bytes,
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+        }
+    )
     print(json.dumps(figures))
 
 

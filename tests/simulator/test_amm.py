@@ -15,7 +15,9 @@ fee = st.integers(min_value=0, max_value=300)
 
 
 @given(reserve, reserve, st.lists(st.tuples(st.booleans(), amount), max_size=40), fee)
-def test_invariant_never_decreases_and_reserves_stay_positive(s: int, t: int, trades, fee_bps: int) -> None:
+def test_invariant_never_decreases_and_reserves_stay_positive(
+    s: int, t: int, trades, fee_bps: int
+) -> None:
     pool = Pool(s, t, fee_bps)
     for is_buy, x in trades:
         k = pool.k
@@ -28,9 +30,13 @@ def test_invariant_never_decreases_and_reserves_stay_positive(s: int, t: int, tr
 
 
 @given(reserve, reserve, amount, amount, fee)
-def test_price_impact_is_monotone_in_size(r_in: int, r_out: int, a: int, b: int, fee_bps: int) -> None:
+def test_price_impact_is_monotone_in_size(
+    r_in: int, r_out: int, a: int, b: int, fee_bps: int
+) -> None:
     small, big = sorted((a, b))
-    assert price_impact(r_in, r_out, small, fee_bps) <= price_impact(r_in, r_out, big, fee_bps) + 1e-12
+    assert (
+        price_impact(r_in, r_out, small, fee_bps) <= price_impact(r_in, r_out, big, fee_bps) + 1e-12
+    )
     assert out_for_in(r_in, r_out, small, fee_bps) <= out_for_in(r_in, r_out, big, fee_bps)
     assert out_for_in(r_in, r_out, big, fee_bps) < r_out
 

@@ -24,7 +24,9 @@ def sign(tx_b64: str, kp: Keypair) -> str:
 
 
 def rpc(c: httpx.Client, method: str, params: list[Any]) -> Any:
-    body = c.post("/rpc", json={"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).json()
+    body = c.post(
+        "/rpc", json={"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+    ).json()
     assert "error" not in body, body
     return body["result"]
 
@@ -32,7 +34,10 @@ def rpc(c: httpx.Client, method: str, params: list[Any]) -> Any:
 @pytest.fixture(scope="module")
 def live(small_market: Market) -> Any:
     # Its own server: these tests move pools and balances.
-    with ThreadServer(create_app(small_market, speed=0.0)) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+    with (
+        ThreadServer(create_app(small_market, speed=0.0)) as srv,
+        httpx.Client(base_url=srv.url, timeout=30) as c,
+    ):
         yield c
 
 
@@ -46,18 +51,25 @@ def test_quote_impact_grows_with_size(live: httpx.Client, small_market: Market) 
     mint = _liquid_mint(live, small_market)
     impacts = []
     for lamports in (10**7, 10**8, 10**9, 10**10):
-        q = live.get("/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": lamports}).json()
+        q = live.get(
+            "/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": lamports}
+        ).json()
         impacts.append(float(q["priceImpactPct"]))
     assert impacts == sorted(impacts) and impacts[-1] > impacts[0]
 
 
-def test_swap_v1_signed_sent_and_visible_everywhere(live: httpx.Client, small_market: Market) -> None:
+def test_swap_v1_signed_sent_and_visible_everywhere(
+    live: httpx.Client, small_market: Market
+) -> None:
     kp = Keypair()
     user = str(kp.pubkey())
     rpc(live, "requestAirdrop", [user, 5 * 10**9])
     assert rpc(live, "getBalance", [user])["value"] == 5 * 10**9
     mint = _liquid_mint(live, small_market)
-    q = live.get("/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**9, "slippageBps": 100}).json()
+    q = live.get(
+        "/swap/v1/quote",
+        params={"inputMint": SOL, "outputMint": mint, "amount": 10**9, "slippageBps": 100},
+    ).json()
     swap = live.post("/swap/v1/swap", json={"quoteResponse": q, "userPublicKey": user}).json()
     signed = sign(swap["swapTransaction"], kp)
     sim = rpc(live, "simulateTransaction", [signed, {"encoding": "base64"}])
@@ -67,7 +79,9 @@ def test_swap_v1_signed_sent_and_visible_everywhere(live: httpx.Client, small_ma
     assert status["err"] is None and status["confirmationStatus"] == "finalized"
     balance = rpc(live, "getBalance", [user])["value"]
     assert balance < 4 * 10**9
-    accounts = rpc(live, "getTokenAccountsByOwner", [user, {"mint": mint}, {"encoding": "jsonParsed"}])["value"]
+    accounts = rpc(
+        live, "getTokenAccountsByOwner", [user, {"mint": mint}, {"encoding": "jsonParsed"}]
+    )["value"]
     held = int(accounts[0]["account"]["data"]["parsed"]["info"]["tokenAmount"]["amount"])
     assert held == int(q["outAmount"])  # frozen clock: nothing traded in between
     history = live.get(f"/v0/addresses/{user}/transactions", params=KEY).json()
@@ -75,17 +89,34 @@ def test_swap_v1_signed_sent_and_visible_everywhere(live: httpx.Client, small_ma
     from walltrack.clients.helius import to_swaps
 
     (parsed,) = to_swaps(history[0])
-    assert parsed.wallet == user and parsed.side.value == "buy" and parsed.sol_amount == pytest.approx(1.0)
+    assert (
+        parsed.wallet == user
+        and parsed.side.value == "buy"
+        and parsed.sol_amount == pytest.approx(1.0)
+    )
     # The same pool moved: the next identical quote gets fewer tokens.
-    again = live.get("/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**9}).json()
+    again = live.get(
+        "/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**9}
+    ).json()
     assert int(again["outAmount"]) < int(q["outAmount"])
     # Sell it all back: the round trip costs fees and impact.
-    back = live.get("/swap/v1/quote", params={"inputMint": mint, "outputMint": SOL, "amount": held}).json()
+    back = live.get(
+        "/swap/v1/quote", params={"inputMint": mint, "outputMint": SOL, "amount": held}
+    ).json()
     tx = live.post("/swap/v1/swap", json={"quoteResponse": back, "userPublicKey": user}).json()
     rpc(live, "sendTransaction", [sign(tx["swapTransaction"], kp), {"encoding": "base64"}])
-    assert rpc(live, "getTokenAccountsByOwner", [user, {"mint": mint}, {"encoding": "jsonParsed"}])["value"] == []
+    assert (
+        rpc(live, "getTokenAccountsByOwner", [user, {"mint": mint}, {"encoding": "jsonParsed"}])[
+            "value"
+        ]
+        == []
+    )
     assert rpc(live, "getBalance", [user])["value"] < 5 * 10**9
-    tx_info = rpc(live, "getTransaction", [sig, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0}])
+    tx_info = rpc(
+        live,
+        "getTransaction",
+        [sig, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0}],
+    )
     assert tx_info["meta"]["err"] is None
 
 
@@ -94,23 +125,49 @@ def test_bad_signature_and_slippage_are_refused(live: httpx.Client, small_market
     user = str(kp.pubkey())
     rpc(live, "requestAirdrop", [user, 10**9])
     mint = _liquid_mint(live, small_market)
-    q = live.get("/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**8}).json()
+    q = live.get(
+        "/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**8}
+    ).json()
     tx = live.post("/swap/v1/swap", json={"quoteResponse": q, "userPublicKey": user}).json()
     unsigned = VersionedTransaction.from_bytes(base64.b64decode(tx["swapTransaction"]))
-    forged = VersionedTransaction.populate(unsigned.message, [other.sign_message(bytes(unsigned.message))])
-    body = live.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
-                                   "params": [base64.b64encode(bytes(forged)).decode(), {"encoding": "base64"}]}).json()
+    forged = VersionedTransaction.populate(
+        unsigned.message, [other.sign_message(bytes(unsigned.message))]
+    )
+    body = live.post(
+        "/rpc",
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "sendTransaction",
+            "params": [base64.b64encode(bytes(forged)).decode(), {"encoding": "base64"}],
+        },
+    ).json()
     assert body["error"]["code"] == -32003
     # Someone else buys first: the stale quote's minimum out can no longer be met.
     whale = Keypair()
     rpc(live, "requestAirdrop", [str(whale.pubkey()), 500 * 10**9])
-    big = live.get("/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 200 * 10**9}).json()
-    wtx = live.post("/swap/v1/swap", json={"quoteResponse": big, "userPublicKey": str(whale.pubkey())}).json()
+    big = live.get(
+        "/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 200 * 10**9}
+    ).json()
+    wtx = live.post(
+        "/swap/v1/swap", json={"quoteResponse": big, "userPublicKey": str(whale.pubkey())}
+    ).json()
     rpc(live, "sendTransaction", [sign(wtx["swapTransaction"], whale), {"encoding": "base64"}])
-    late = live.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
-                                   "params": [sign(tx["swapTransaction"], kp), {"encoding": "base64"}]}).json()
+    late = live.post(
+        "/rpc",
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "sendTransaction",
+            "params": [sign(tx["swapTransaction"], kp), {"encoding": "base64"}],
+        },
+    ).json()
     assert late["error"]["code"] == -32002
-    landed = rpc(live, "sendTransaction", [sign(tx["swapTransaction"], kp), {"encoding": "base64", "skipPreflight": True}])
+    landed = rpc(
+        live,
+        "sendTransaction",
+        [sign(tx["swapTransaction"], kp), {"encoding": "base64", "skipPreflight": True}],
+    )
     status = rpc(live, "getSignatureStatuses", [[landed]])["value"][0]
     assert status["err"] == {"InstructionError": [2, {"Custom": 6001}]}
     history = live.get(f"/v0/addresses/{user}/transactions", params=KEY).json()
@@ -122,12 +179,19 @@ def test_swap_v2_order_execute(live: httpx.Client, small_market: Market) -> None
     user = str(kp.pubkey())
     live.post("/sim/airdrop", json={"address": user, "sol": 2})
     mint = _liquid_mint(live, small_market)
-    order = live.get("/swap/v2/order", params={"inputMint": SOL, "outputMint": mint, "amount": 10**8, "taker": user}).json()
+    order = live.get(
+        "/swap/v2/order",
+        params={"inputMint": SOL, "outputMint": mint, "amount": 10**8, "taker": user},
+    ).json()
     assert order["transaction"] and order["requestId"] and order["router"] == "iris"
-    result = live.post("/swap/v2/execute", json={"signedTransaction": sign(order["transaction"], kp),
-                                                 "requestId": order["requestId"]}).json()
+    result = live.post(
+        "/swap/v2/execute",
+        json={"signedTransaction": sign(order["transaction"], kp), "requestId": order["requestId"]},
+    ).json()
     assert result["status"] == "Success" and result["code"] == 0
     assert int(result["outputAmountResult"]) > 0 and result["swapEvents"][0]["outputMint"] == mint
-    again = live.post("/swap/v2/execute", json={"signedTransaction": sign(order["transaction"], kp),
-                                                "requestId": order["requestId"]}).json()
+    again = live.post(
+        "/swap/v2/execute",
+        json={"signedTransaction": sign(order["transaction"], kp), "requestId": order["requestId"]},
+    ).json()
     assert again["status"] == "Failed" and again["code"] == -1

@@ -34,7 +34,15 @@ def test_export_cli_is_deterministic_across_processes(tmp_path: Path) -> None:
     args = ["--seed", "5", "--wallets", "300", "--tokens", "10", "--days", "2", "--clusters", "2"]
     for name in ("x", "y"):
         subprocess.run(
-            [sys.executable, "-m", "walltrack.simulator", "export", *args, "--out", str(tmp_path / name)],
+            [
+                sys.executable,
+                "-m",
+                "walltrack.simulator",
+                "export",
+                *args,
+                "--out",
+                str(tmp_path / name),
+            ],
             check=True,
             capture_output=True,
         )
@@ -52,17 +60,37 @@ def test_default_params_contract() -> None:
 
 def test_columns_match_the_models(small_market: Market) -> None:
     s = small_market.swaps
-    for col in ("signature", "slot", "timestamp", "wallet", "mint", "side", "sol_amount",
-                "token_amount", "source", "fee_sol"):
+    for col in (
+        "signature",
+        "slot",
+        "timestamp",
+        "wallet",
+        "mint",
+        "side",
+        "sol_amount",
+        "token_amount",
+        "source",
+        "fee_sol",
+    ):
         assert col in s.columns
     assert s.schema["timestamp"] == pl.Datetime("us", "UTC")
     for row in s.head(50).iter_rows(named=True):
         Swap(**{k: row[k] for k in Swap.model_fields})
     t = small_market.transfers
     FundingTransfer(**{k: t.row(0, named=True)[k] for k in FundingTransfer.model_fields})
-    assert set(small_market.truth_wallets.columns) >= {"wallet", "archetype", "cluster_id", "role", "fade_day"}
+    assert set(small_market.truth_wallets.columns) >= {
+        "wallet",
+        "archetype",
+        "cluster_id",
+        "role",
+        "fade_day",
+    }
     assert set(small_market.truth_tokens["fate"].unique()) <= {
-        "runner", "pump_and_dump", "slow_bleed", "rug", "dead_on_arrival"
+        "runner",
+        "pump_and_dump",
+        "slow_bleed",
+        "rug",
+        "dead_on_arrival",
     }
 
 
@@ -84,7 +112,15 @@ def test_archetype_mix(small_market: Market) -> None:
     tw = small_market.truth_wallets
     counts = dict(tw.group_by("archetype").len().iter_rows())
     assert counts["retail"] >= 0.8 * tw.height
-    for kind in ("informed", "insider", "fading", "sniper_bot", "lucky_retail", "funder", "exchange"):
+    for kind in (
+        "informed",
+        "insider",
+        "fading",
+        "sniper_bot",
+        "lucky_retail",
+        "funder",
+        "exchange",
+    ):
         assert counts.get(kind, 0) > 0, kind
     sizes = tw.filter(pl.col("archetype") == "insider").group_by("cluster_id").len()["len"]
     assert sizes.min() >= 3 and sizes.max() <= 8
@@ -97,7 +133,9 @@ def _first_trade(m: Market) -> pl.DataFrame:
 
 def test_cluster_members_funded_by_their_funder_before_trading(small_market: Market) -> None:
     tw = small_market.truth_wallets
-    funders = tw.filter(pl.col("role") == "funder").select("cluster_id", pl.col("wallet").alias("funder"))
+    funders = tw.filter(pl.col("role") == "funder").select(
+        "cluster_id", pl.col("wallet").alias("funder")
+    )
     members = tw.filter(pl.col("archetype") == "insider").join(funders, on="cluster_id")
     funding = small_market.transfers.filter(pl.col("kind") == "funding").select(
         pl.col("source").alias("funder"), pl.col("destination").alias("wallet"), "timestamp"
@@ -137,8 +175,15 @@ def test_synced_buys_inside_the_window_leader_usually_first(small_market: Market
 
 def test_lucky_retail_only_wins(small_market: Market) -> None:
     lucky = small_market.truth_wallets.filter(pl.col("archetype") == "lucky_retail")["wallet"]
-    per = small_market.swaps.filter(pl.col("wallet").is_in(lucky.implode())).group_by("wallet", "mint").agg(
-        pl.when(pl.col("side") == "sell").then(pl.col("sol_amount")).otherwise(-pl.col("sol_amount")).sum()
+    per = (
+        small_market.swaps.filter(pl.col("wallet").is_in(lucky.implode()))
+        .group_by("wallet", "mint")
+        .agg(
+            pl.when(pl.col("side") == "sell")
+            .then(pl.col("sol_amount"))
+            .otherwise(-pl.col("sol_amount"))
+            .sum()
+        )
     )
     assert per.height > 0 and (per["sol_amount"] > 0).all()
 
@@ -149,10 +194,18 @@ def default_market() -> Market:
 
 
 def test_informed_edge_is_modest_and_naive_traps_exist(default_market: Market) -> None:
-    s = default_market.swaps.join(default_market.truth_wallets.select("wallet", "archetype"), on="wallet")
+    s = default_market.swaps.join(
+        default_market.truth_wallets.select("wallet", "archetype"), on="wallet"
+    )
     pnl = s.group_by("archetype", "wallet", "mint").agg(
-        (pl.when(pl.col("side") == "sell").then(pl.col("sol_amount")).otherwise(-pl.col("sol_amount")).sum()
-         - pl.col("fee_sol").sum() - pl.col("tip_lamports").sum() / 1e9).alias("pnl")
+        (
+            pl.when(pl.col("side") == "sell")
+            .then(pl.col("sol_amount"))
+            .otherwise(-pl.col("sol_amount"))
+            .sum()
+            - pl.col("fee_sol").sum()
+            - pl.col("tip_lamports").sum() / 1e9
+        ).alias("pnl")
     )
     rate = dict(pnl.group_by("archetype").agg((pl.col("pnl") > 0).mean()).iter_rows())
     assert 0.55 <= rate["informed"] <= 0.78
@@ -167,8 +220,11 @@ def test_informed_edge_is_modest_and_naive_traps_exist(default_market: Market) -
     tok = (
         default_market.swaps.join(tw.select("wallet", "cluster_id", "role"), on="wallet")
         .filter(pl.col("role") == "leader", pl.col("side") == "buy")
-        .select("cluster_id", "mint").unique()
+        .select("cluster_id", "mint")
+        .unique()
     )
     shared = tok.join(tok, on="mint").filter(pl.col("cluster_id") < pl.col("cluster_id_right"))
     assert (shared.group_by("cluster_id", "cluster_id_right").len()["len"] >= 2).sum() >= 2
-    assert dict(default_market.truth_wallets.group_by("archetype").len().iter_rows())["retail"] >= 4000
+    assert (
+        dict(default_market.truth_wallets.group_by("archetype").len().iter_rows())["retail"] >= 4000
+    )

@@ -23,7 +23,9 @@ def real(path: str) -> Any:
 
 
 def rpc(client: httpx.Client, method: str, params: list[Any]) -> dict[str, Any]:
-    return client.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).json()
+    return client.post(
+        "/rpc", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    ).json()
 
 
 def visible_swaps(client: httpx.Client, market: Market) -> pl.DataFrame:
@@ -31,7 +33,9 @@ def visible_swaps(client: httpx.Client, market: Market) -> pl.DataFrame:
     return market.swaps.filter(pl.col("seq") < seen)
 
 
-def served_by_source(client: httpx.Client, market: Market) -> dict[tuple[str, str, str], dict[str, Any]]:
+def served_by_source(
+    client: httpx.Client, market: Market
+) -> dict[tuple[str, str, str], dict[str, Any]]:
     """One served transaction per (source, venue, side), through the parse endpoint."""
     s = visible_swaps(client, market)
     picks = s.group_by("source", "venue", "side", "rent_lamports", maintain_order=True).first()
@@ -39,21 +43,29 @@ def served_by_source(client: httpx.Client, market: Market) -> dict[tuple[str, st
     served = client.post("/v0/transactions", params=KEY, json=body).json()
     by_sig = {tx["signature"]: tx for tx in served}
     return {
-        (r["source"], r["venue"], r["side"] + ("+rent" if r["rent_lamports"] else "")): by_sig[r["signature"]]
+        (r["source"], r["venue"], r["side"] + ("+rent" if r["rent_lamports"] else "")): by_sig[
+            r["signature"]
+        ]
         for r in picks.iter_rows(named=True)
     }
 
 
-def test_parser_reads_every_served_swap_as_the_market_row(client: httpx.Client, small_market: Market) -> None:
+def test_parser_reads_every_served_swap_as_the_market_row(
+    client: httpx.Client, small_market: Market
+) -> None:
     s = visible_swaps(client, small_market)
     # Histories of wallets of every archetype, plus one token's whole history.
-    tw = small_market.truth_wallets.filter(pl.col("archetype").is_in(["retail", "funder", "exchange"]).not_())
+    tw = small_market.truth_wallets.filter(
+        pl.col("archetype").is_in(["retail", "funder", "exchange"]).not_()
+    )
     wallets = tw["wallet"].to_list()[:25] + s["wallet"].head(10).to_list()
     rows = {r["signature"]: r for r in s.iter_rows(named=True)}
     checked = sources = 0
     seen_sources: set[str] = set()
     for wallet in wallets:
-        page = client.get(f"/v0/addresses/{wallet}/transactions", params=KEY | {"limit": 100}).json()
+        page = client.get(
+            f"/v0/addresses/{wallet}/transactions", params=KEY | {"limit": 100}
+        ).json()
         for tx in page:
             got = to_swaps(tx)
             want = rows.get(tx["signature"])
@@ -62,7 +74,11 @@ def test_parser_reads_every_served_swap_as_the_market_row(client: httpx.Client, 
                 continue
             assert len(got) == 1, tx
             swap = got[0]
-            assert (swap.wallet, swap.mint, swap.side.value) == (want["wallet"], want["mint"], want["side"])
+            assert (swap.wallet, swap.mint, swap.side.value) == (
+                want["wallet"],
+                want["mint"],
+                want["side"],
+            )
             assert swap.sol_amount == pytest.approx(want["sol_amount"], rel=1e-9, abs=1e-9)
             assert swap.token_amount == pytest.approx(want["token_amount"], rel=1e-9)
             assert swap.fee_sol == pytest.approx(want["fee_sol"], abs=1e-9)
@@ -72,20 +88,36 @@ def test_parser_reads_every_served_swap_as_the_market_row(client: httpx.Client, 
             checked += 1
     sources = len(seen_sources)
     assert checked > 200
-    assert seen_sources >= {"RAYDIUM", "PUMP_AMM", "JUPITER", "SYSTEM_PROGRAM", "UNKNOWN"}, seen_sources
+    assert seen_sources >= {"RAYDIUM", "PUMP_AMM", "JUPITER", "SYSTEM_PROGRAM", "UNKNOWN"}, (
+        seen_sources
+    )
     assert sources >= 5
 
 
-def test_helius_transactions_have_the_real_shape(client: httpx.Client, small_market: Market) -> None:
+def test_helius_transactions_have_the_real_shape(
+    client: httpx.Client, small_market: Market
+) -> None:
     served = served_by_source(client, small_market)
     pairs = [
         (("RAYDIUM", "raydium", "buy"), "helius_api/parse_swap_raydium_amm_v4_buy_pump_token.json"),
-        (("JUPITER", "pump_amm", "buy"), "helius_api/swap_jupiter_sol_to_usdc_native_input_inner_raydium_clmm_orca.json"),
-        (("JUPITER", "raydium", "sell"), "helius_api/swap_jupiter_usdc_to_sol_inner_meteora_dlmm.json"),
+        (
+            ("JUPITER", "pump_amm", "buy"),
+            "helius_api/swap_jupiter_sol_to_usdc_native_input_inner_raydium_clmm_orca.json",
+        ),
+        (
+            ("JUPITER", "raydium", "sell"),
+            "helius_api/swap_jupiter_usdc_to_sol_inner_meteora_dlmm.json",
+        ),
         (("PUMP_AMM", "pump_amm", "buy+rent"), "helius_webhook/swap_pump_amm_buy_trimmed.json"),
         (("PUMP_AMM", "pump_amm", "sell"), "helius_webhook/swap_pump_amm_sell_trimmed.json"),
-        (("SYSTEM_PROGRAM", "meteora_dbc", "buy+rent"), "helius_webhook/meteora_dbc_buy_classified_transfer.json"),
-        (("UNKNOWN", "meteora_dbc", "sell"), "helius_webhook/meteora_dbc_sell_classified_unknown.json"),
+        (
+            ("SYSTEM_PROGRAM", "meteora_dbc", "buy+rent"),
+            "helius_webhook/meteora_dbc_buy_classified_transfer.json",
+        ),
+        (
+            ("UNKNOWN", "meteora_dbc", "sell"),
+            "helius_webhook/meteora_dbc_sell_classified_unknown.json",
+        ),
     ]
     for key, fixture in pairs:
         fx = real(fixture)
@@ -94,9 +126,9 @@ def test_helius_transactions_have_the_real_shape(client: httpx.Client, small_mar
         assert mismatches(tx, fx) == [], (key, fixture)
         assert type(tx["events"]) is type(fx["events"]), key  # {} vs [] vs {"swap": …}
         assert tx["type"] == fx["type"] and tx["source"] == fx["source"]
-    assert served[("RAYDIUM", "raydium", "buy")]["events"]["swap"]["tokenOutputs"][0]["userAccount"] == (
-        "5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1"
-    )
+    assert served[("RAYDIUM", "raydium", "buy")]["events"]["swap"]["tokenOutputs"][0][
+        "userAccount"
+    ] == ("5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1")
     assert served[("PUMP_AMM", "pump_amm", "sell")]["events"] == {}
 
 
@@ -104,8 +136,13 @@ def test_failed_and_transfer_shapes(client: httpx.Client, small_market: Market) 
     seen = client.get("/sim/state").json()["visible_transactions"]
     failed = small_market.failed.filter(pl.col("seq") < seen)["signature"][0]
     transfer = small_market.transfers.filter(pl.col("seq") < seen)["signature"][0]
-    got = client.post("/v0/transactions", params=KEY, json={"transactions": [failed, transfer]}).json()
-    assert mismatches(got[0], real("helius_api/parse_failed_swap_raydium_instruction_error.json")) == []
+    got = client.post(
+        "/v0/transactions", params=KEY, json={"transactions": [failed, transfer]}
+    ).json()
+    assert (
+        mismatches(got[0], real("helius_api/parse_failed_swap_raydium_instruction_error.json"))
+        == []
+    )
     assert got[0]["transactionError"] == {"InstructionError": [2, {"Custom": 30}]}
     assert to_swaps(got[0]) == []
     fx = real("helius_api/transfer_sol_system_program_success.json")
@@ -124,18 +161,25 @@ def test_dexscreener_shapes(client: httpx.Client, small_market: Market) -> None:
     assert mismatches(latest, real("dexscreener/latest_dex_tokens_usd1.json")) == []
     symbol = small_market.tokens["symbol"][0]
     found = client.get("/latest/dex/search", params={"q": symbol}).json()
-    assert found["pairs"] and mismatches(found, real("dexscreener/latest_dex_search_usd1_usdc.json")) == []
+    assert (
+        found["pairs"]
+        and mismatches(found, real("dexscreener/latest_dex_search_usd1_usdc.json")) == []
+    )
     boosts = client.get("/token-boosts/latest/v1").json()
     assert boosts and mismatches(boosts, real("dexscreener/token_boosts_latest_v1.json")) == []
     top = client.get("/token-boosts/top/v1").json()
     assert mismatches(top, real("dexscreener/token_boosts_latest_v1.json")) == []
     profiles = client.get("/token-profiles/latest/v1").json()
-    assert profiles and mismatches(profiles, real("dexscreener/token_profiles_latest_v1.json")) == []
+    assert (
+        profiles and mismatches(profiles, real("dexscreener/token_profiles_latest_v1.json")) == []
+    )
 
 
 def test_jupiter_shapes(client: httpx.Client, small_market: Market) -> None:
     mint = small_market.tokens["mint"][1]
-    q = client.get("/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**8}).json()
+    q = client.get(
+        "/swap/v1/quote", params={"inputMint": SOL, "outputMint": mint, "amount": 10**8}
+    ).json()
     assert mismatches(q, real("jupiter/quote_v1_sol_usdc_exactin_meteora_dlmm.json")) == []
     user = "9aE476sH92Vz7DMPyq5WLPkrKWivxeuTKEFKd2sZZcde"
     swap = client.post("/swap/v1/swap", json={"quoteResponse": q, "userPublicKey": user}).json()
@@ -154,9 +198,20 @@ def test_rpc_shapes(client: httpx.Client, small_market: Market) -> None:
     checks = [
         (rpc(client, "getBalance", [wallet]), "getBalance_envelope_docs.json"),
         (rpc(client, "getLatestBlockhash", []), "getLatestBlockhash_envelope_docs.json"),
-        (rpc(client, "getSignaturesForAddress", [wallet, {"limit": 5}]), "getSignaturesForAddress_envelope_devnet.json"),
         (
-            rpc(client, "getTokenAccountsByOwner", [wallet, {"programId": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"}, {"encoding": "jsonParsed"}]),
+            rpc(client, "getSignaturesForAddress", [wallet, {"limit": 5}]),
+            "getSignaturesForAddress_envelope_devnet.json",
+        ),
+        (
+            rpc(
+                client,
+                "getTokenAccountsByOwner",
+                [
+                    wallet,
+                    {"programId": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"},
+                    {"encoding": "jsonParsed"},
+                ],
+            ),
             "getTokenAccountsByOwner_jsonParsed_envelope_docs.json",
         ),
     ]
@@ -165,10 +220,16 @@ def test_rpc_shapes(client: httpx.Client, small_market: Market) -> None:
         # recorded json-encoding getTransaction fixtures); the documented example predates them.
         extra = frozenset({"computeUnitsConsumed", "stackHeight"})
         assert mismatches(got, real(f"solana_rpc/{fixture}"), extra_ok=extra) == [], fixture
-    got = rpc(client, "getTransaction", [sig, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0}])
+    got = rpc(
+        client,
+        "getTransaction",
+        [sig, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0}],
+    )
     # A swap's instructions are for programs jsonParsed cannot decode: they come in the
     # documented partially-decoded form {accounts, data, programId, stackHeight}.
-    model = real("solana_rpc/getTransaction_jsonParsed_v0_system_transfer_lookuptable_envelope.json")
+    model = real(
+        "solana_rpc/getTransaction_jsonParsed_v0_system_transfer_lookuptable_envelope.json"
+    )
     instructions = model["result"]["transaction"]["message"]["instructions"]
     instructions.append({"accounts": ["x"], "data": "x", "programId": "x", "stackHeight": None})
     extra = frozenset({"computeUnitsConsumed", "stackHeight"})
@@ -180,9 +241,17 @@ def test_rpc_shapes(client: httpx.Client, small_market: Market) -> None:
     assert system["parsed"]["type"] == "transfer" and system["program"] == "system"
     meta = got["result"]["meta"]
     assert got["result"]["transaction"]["message"]["accountKeys"][0]["pubkey"] == wallet
-    assert meta["postBalances"][0] - meta["preBalances"][0] == next(
-        d for d in client.post("/v0/transactions", params=KEY, json={"transactions": [sig]}).json()[0]["accountData"]
-        if d["account"] == wallet
-    )["nativeBalanceChange"]
-    batch = client.post("/rpc", json=[{"jsonrpc": "2.0", "id": i, "method": "getSlot"} for i in range(3)]).json()
+    assert (
+        meta["postBalances"][0] - meta["preBalances"][0]
+        == next(
+            d
+            for d in client.post(
+                "/v0/transactions", params=KEY, json={"transactions": [sig]}
+            ).json()[0]["accountData"]
+            if d["account"] == wallet
+        )["nativeBalanceChange"]
+    )
+    batch = client.post(
+        "/rpc", json=[{"jsonrpc": "2.0", "id": i, "method": "getSlot"} for i in range(3)]
+    ).json()
     assert [b["id"] for b in batch] == [0, 1, 2]

@@ -43,15 +43,25 @@ class Receiver:
 
 def test_webhook_crud_and_auth(client: httpx.Client) -> None:
     assert client.get("/v0/webhooks").status_code == 401
-    spec = {"webhookURL": "http://127.0.0.1:9/x", "transactionTypes": ["SWAP"],
-            "accountAddresses": ["a"], "webhookType": "enhanced", "authHeader": "Bearer s3cret"}
+    spec = {
+        "webhookURL": "http://127.0.0.1:9/x",
+        "transactionTypes": ["SWAP"],
+        "accountAddresses": ["a"],
+        "webhookType": "enhanced",
+        "authHeader": "Bearer s3cret",
+    }
     created = client.post("/v0/webhooks", params=KEY, json=spec).json()
     hook_id = created["webhookID"]
     assert created["authHeader"] == "Bearer s3cret"
     assert [h["webhookID"] for h in client.get("/v0/webhooks", params=KEY).json()] == [hook_id]
-    edited = client.put(f"/v0/webhooks/{hook_id}", params=KEY, json={"accountAddresses": ["a", "b"]}).json()
+    edited = client.put(
+        f"/v0/webhooks/{hook_id}", params=KEY, json={"accountAddresses": ["a", "b"]}
+    ).json()
     assert edited["accountAddresses"] == ["a", "b"] and edited["webhookURL"] == spec["webhookURL"]
-    assert client.get(f"/v0/webhooks/{hook_id}", params=KEY).json()["accountAddresses"] == ["a", "b"]
+    assert client.get(f"/v0/webhooks/{hook_id}", params=KEY).json()["accountAddresses"] == [
+        "a",
+        "b",
+    ]
     assert client.delete(f"/v0/webhooks/{hook_id}", params=KEY).status_code == 200
     assert client.get(f"/v0/webhooks/{hook_id}", params=KEY).status_code == 404
     assert client.post("/v0/webhooks", params=KEY, json={"webhookURL": "nope"}).status_code == 400
@@ -64,11 +74,18 @@ def test_live_delivery_auth_batching_retry_duplicates(small_market: Market) -> N
     start = float(watched_swaps["t"].median())
     receiver = Receiver(fail_first=1)
     speed = 600.0  # retries a simulated minute apart → 0.1 s of wall time
-    with ThreadServer(receiver.app()) as rx, ThreadServer(
-        create_app(small_market, speed=speed, start_at=start)
-    ) as sim, httpx.Client(base_url=sim.url, timeout=10) as c:
-        spec = {"webhookURL": f"{rx.url}/hook", "transactionTypes": ["ANY"], "accountAddresses": busy,
-                "webhookType": "enhanced", "authHeader": "Bearer hook-secret"}
+    with (
+        ThreadServer(receiver.app()) as rx,
+        ThreadServer(create_app(small_market, speed=speed, start_at=start)) as sim,
+        httpx.Client(base_url=sim.url, timeout=10) as c,
+    ):
+        spec = {
+            "webhookURL": f"{rx.url}/hook",
+            "transactionTypes": ["ANY"],
+            "accountAddresses": busy,
+            "webhookType": "enhanced",
+            "authHeader": "Bearer hook-secret",
+        }
         assert c.post("/v0/webhooks", params=KEY, json=spec).status_code == 200
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

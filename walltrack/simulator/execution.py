@@ -124,7 +124,7 @@ def _decode(tx_b64: str) -> tuple[VersionedTransaction, str, SwapIntent | None, 
 
 
 def simulate(state: MarketState, tx_b64: str) -> dict[str, Any]:
-    tx, payer, intent, priority = _decode(tx_b64)
+    _tx, payer, intent, priority = _decode(tx_b64)
     err: Any = None
     if intent is not None:
         err = _check(state, payer, intent, BASE_FEE + priority, state.pool(intent.mint))[0]

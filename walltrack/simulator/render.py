@@ -16,7 +16,7 @@ from walltrack.simulator.market import RENT_ATA
 
 SOL_MINT = "So11111111111111111111111111111111111111112"
 SYSTEM = "11111111111111111111111111111111"
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"  # noqa: S105 (a program id)
 ATA_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
 COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
 JUPITER = "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"
@@ -260,13 +260,14 @@ def _swap_body(row: dict[str, Any]) -> dict[str, Any]:
             if buy
             else f"{w} swapped {_fmt(tok_ui)} {mint} for {_fmt(sol_ui)} SOL"
         )
-    instructions = _compute_budget_ix(row) + [
+    instructions = [
+        *_compute_budget_ix(row),
         {
             "accounts": [w, row["pool"], acc.ata, acc.vault_sol, acc.vault_tok, mint],
             "data": "5jRcjdixRUDRE5sS8E2YjWHs1c",
             "programId": JUPITER if jup else acc.program,
             "innerInstructions": [],
-        }
+        },
     ]
     return {
         "description": description,
@@ -319,14 +320,14 @@ def enhanced(row: dict[str, Any]) -> dict[str, Any]:
                 },
                 {"account": COMPUTE_BUDGET, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
             ],
-            "instructions": _compute_budget_ix(row)
-            + [
+            "instructions": [
+                *_compute_budget_ix(row),
                 {
                     "accounts": [w, row["pool"], row["mint"]],
                     "data": "5jRcjdixRUDRE5sS8E2YjWHs1c",
                     "programId": VENUE_INFO[row["venue"]][0],
                     "innerInstructions": [],
-                }
+                },
             ],
             "events": {},
         }
@@ -349,14 +350,14 @@ def enhanced(row: dict[str, Any]) -> dict[str, Any]:
                 {"account": COMPUTE_BUDGET, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
                 {"account": SYSTEM, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
             ],
-            "instructions": _compute_budget_ix(row)
-            + [
+            "instructions": [
+                *_compute_budget_ix(row),
                 {
                     "accounts": [a, b],
                     "data": "3Bxs3zrfFUZbEPqZ",
                     "programId": SYSTEM,
                     "innerInstructions": [],
-                }
+                },
             ],
             "events": {},
         }
