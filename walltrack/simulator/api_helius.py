@@ -24,17 +24,33 @@ class RenderCache:
 
     def __init__(self, size: int = 200_000) -> None:
         self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[str | int, bytes] = OrderedDict()
 
     def get(self, row: dict[str, Any]) -> bytes:
         sig = row["signature"]
         hit = self._items.get(sig)
         if hit is None:
-            hit = orjson.dumps(render.enhanced(row))
-            self._items[sig] = hit
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
+            hit = self.put(sig, row)
         return hit
+
+    def put(self, key: str | int, row: dict[str, Any]) -> bytes:
+        body = orjson.dumps(render.enhanced(row))
+        self._items[key] = body
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return body
+
+    def page(self, state: MarketState, refs: list[int | dict[str, Any]]) -> bytes:
+        """A page of generated rows (by chain position: cached without a row fetch) and
+        live rows (never cached: their state can still change)."""
+        missing = [r for r in refs if isinstance(r, int) and r not in self._items]
+        for seq, row in zip(missing, state.rows_at(missing), strict=True):
+            self.put(seq, row)
+        parts = [
+            self._items[r] if isinstance(r, int) else orjson.dumps(render.enhanced(r))
+            for r in refs
+        ]
+        return b"[" + b",".join(parts) + b"]"
 
 
 def _authorized(request: Request, api_key: str | None) -> bool:
@@ -66,14 +82,14 @@ def routes(
             return error(400, "limit must be an integer")
         if not 1 <= limit <= 100:
             return error(400, "limit must be between 1 and 100")
-        rows = state.history(
+        refs = state.history_refs(
             request.path_params["address"],
             limit=limit,
             before=q.get("before") or q.get("before-signature"),
             until=q.get("until") or q.get("until-signature"),
             type_filter=q.get("type"),
         )
-        return JSON(b"[" + b",".join(cache.get(r) for r in rows) + b"]")
+        return JSON(cache.page(state, refs))
 
     async def parse(request: Request) -> JSON:
         if not _authorized(request, api_key):

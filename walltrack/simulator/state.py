@@ -202,7 +202,7 @@ class MarketState:
         return out
 
     # ----- history -------------------------------------------------------------------------
-    def history(
+    def history_refs(
         self,
         address: str,
         *,
@@ -210,8 +210,8 @@ class MarketState:
         before: str | None = None,
         until: str | None = None,
         type_filter: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Rows involving ``address``, newest first, like Helius address history."""
+    ) -> list[int | dict[str, Any]]:
+        """A history page as chain positions (generated rows) or rows (live ones)."""
         now = self.clock.now()
         top = self.visible_seq(now)
         lo_hi = self.addr_range.get(address)
@@ -249,9 +249,13 @@ class MarketState:
                 continue
             out.append((key, tx.row, -1))
         out.sort(key=lambda item: item[0], reverse=True)
-        page = out[:limit]
-        fetched = iter(self.rows_at([s for _, row, s in page if row is None]))
-        return [row if row is not None else next(fetched) for _, row, _s in page]
+        return [row if row is not None else s for _, row, s in out[:limit]]
+
+    def history(self, address: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Rows involving ``address``, newest first, like Helius address history."""
+        refs = self.history_refs(address, **kwargs)
+        fetched = iter(self.rows_at([r for r in refs if isinstance(r, int)]))
+        return [r if isinstance(r, dict) else next(fetched) for r in refs]
 
     def _key_of(self, signature: str) -> tuple[float, int] | None:
         seq = self.seq_of(signature)
