@@ -195,3 +195,13 @@ def test_swap_v2_order_execute(live: httpx.Client, small_market: Market) -> None
         json={"signedTransaction": sign(order["transaction"], kp), "requestId": order["requestId"]},
     ).json()
     assert again["status"] == "Failed" and again["code"] == -1
+
+
+def test_paper_fills_move_the_pool(live: httpx.Client, small_market: Market) -> None:
+    mint = _liquid_mint(live, small_market)
+    params = {"inputMint": SOL, "outputMint": mint, "amount": 3 * 10**9}
+    first = live.get("/swap/v1/quote", params=params).json()
+    fill = live.post("/sim/paper-fill", json=params).json()
+    assert fill["outAmount"] == first["outAmount"]
+    after = live.get("/swap/v1/quote", params=params).json()
+    assert int(after["outAmount"]) < int(first["outAmount"])  # copying late costs more

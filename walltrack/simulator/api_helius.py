@@ -47,8 +47,7 @@ class RenderCache:
         for seq, row in zip(missing, state.rows_at(missing), strict=True):
             self.put(seq, row)
         parts = [
-            self._items[r] if isinstance(r, int) else orjson.dumps(render.enhanced(r))
-            for r in refs
+            self._items[r] if isinstance(r, int) else orjson.dumps(render.enhanced(r)) for r in refs
         ]
         return b"[" + b",".join(parts) + b"]"
 

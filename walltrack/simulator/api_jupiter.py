@@ -79,7 +79,7 @@ def quote(state: MarketState, params: dict[str, str]) -> dict[str, Any] | str:
     }
 
 
-def _intent(q: dict[str, Any]) -> SwapIntent:
+def intent_of(q: dict[str, Any]) -> SwapIntent:
     buy = q["inputMint"] == SOL_MINT
     return SwapIntent(
         mint=q["outputMint"] if buy else q["inputMint"],
@@ -103,7 +103,7 @@ def routes(state: MarketState) -> list[Route]:
             body = orjson.loads(await request.body())
             q = body["quoteResponse"]
             user = str(body["userPublicKey"])
-            intent = _intent(q)
+            intent = intent_of(q)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return error(400, "body needs quoteResponse and userPublicKey")
         if intent.mint not in state.tokens:
@@ -184,7 +184,7 @@ def routes(state: MarketState) -> list[Route]:
         if taker:
             try:
                 tx, last_valid = execution.build_swap_transaction(
-                    state, taker, _intent(q), DEFAULT_PRIORITY
+                    state, taker, intent_of(q), DEFAULT_PRIORITY
                 )
             except ValueError as exc:
                 return JSON(

@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
@@ -24,7 +25,7 @@ from solders.transaction import VersionedTransaction
 
 from walltrack.errors import ValidationError
 from walltrack.simulator import render
-from walltrack.simulator.amm import out_for_in
+from walltrack.simulator.amm import out_for_in, price_impact
 from walltrack.simulator.ids import derived_signature
 from walltrack.simulator.market import BASE_FEE, RENT_ATA, SLOT0, SLOT_SECONDS
 from walltrack.simulator.state import LiveTx, MarketState
@@ -231,8 +232,6 @@ def settle(state: MarketState, tx_b64: str, *, skip_preflight: bool = False) -> 
 
 
 def render_error(err: Any) -> str:
-    import orjson
-
     return orjson.dumps(err).decode()
 
 
@@ -259,3 +258,27 @@ def airdrop(state: MarketState, address: str, lamports: int) -> str:
         }
         state.ledger.add(LiveTx(row, now, n, (address,)))
     return signature
+
+
+def paper_fill(state: MarketState, intent: SwapIntent) -> tuple[int, float]:
+    """Apply a paper trade to the live pool (no wallet, no transaction): the amount out.
+
+    Paper mode fills at the quoted price; telling the simulator about the fill lets the pool
+    feel it too, so a paper copy of a large size moves the price the next quote sees.
+    """
+    now = state.clock.now()
+    fee_bps = int(state.tokens[intent.mint]["fee_bps"])
+    with state.lock:
+        ov = state.touch(intent.mint, now)
+        r_in, r_out = (ov["sol"], ov["token"]) if intent.buy else (ov["token"], ov["sol"])
+        out = out_for_in(r_in, r_out, intent.amount_in, fee_bps)
+        impact = price_impact(r_in, r_out, intent.amount_in, fee_bps)
+        if out <= 0:
+            return 0, impact
+        if intent.buy:
+            ov["sol"] += intent.amount_in
+            ov["token"] -= out
+        else:
+            ov["token"] += intent.amount_in
+            ov["sol"] -= out
+    return out, impact

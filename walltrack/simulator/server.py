@@ -75,6 +75,19 @@ def create_app(
             return error(400, f"need address and sol: {exc}")
         return JSON({"signature": sig})
 
+    async def sim_paper_fill(request: Request) -> JSON:
+        body = orjson.loads(await request.body() or b"{}")
+        try:
+            q = api_jupiter.quote(state, {k: str(v) for k, v in body.items()})
+        except (AttributeError, TypeError) as exc:
+            return error(400, f"invalid body: {exc}")
+        if isinstance(q, str):
+            return error(400, q)
+        out, impact = execution.paper_fill(state, api_jupiter.intent_of(q))
+        return JSON(
+            {"inAmount": q["inAmount"], "outAmount": str(out), "priceImpactPct": str(impact)}
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await deliverer.start()
@@ -88,6 +101,7 @@ def create_app(
         Route("/sim/state", sim_state),
         Route("/sim/advance", sim_advance, methods=["POST"]),
         Route("/sim/airdrop", sim_airdrop, methods=["POST"]),
+        Route("/sim/paper-fill", sim_paper_fill, methods=["POST"]),
         *api_helius.routes(state, api_key, webhooks),
         *api_dex.routes(state),
         *api_jupiter.routes(state),
