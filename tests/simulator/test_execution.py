@@ -205,3 +205,41 @@ def test_paper_fills_move_the_pool(live: httpx.Client, small_market: Market) -> 
     assert fill["outAmount"] == first["outAmount"]
     after = live.get("/swap/v1/quote", params=params).json()
     assert int(after["outAmount"]) < int(first["outAmount"])  # copying late costs more
+
+
+def test_swap_v2_build_then_send_through_our_rpc(live: httpx.Client, small_market: Market) -> None:
+    from solders.hash import Hash
+    from solders.instruction import AccountMeta, Instruction
+    from solders.message import MessageV0
+    from solders.pubkey import Pubkey
+
+    kp = Keypair()
+    user = str(kp.pubkey())
+    live.post("/sim/airdrop", json={"address": user, "sol": 1})
+    mint = _liquid_mint(live, small_market)
+    built = live.get(
+        "/swap/v2/build",
+        params={"inputMint": SOL, "outputMint": mint, "amount": 10**8, "taker": user},
+    ).json()
+
+    def ix(j: dict[str, Any]) -> Instruction:
+        metas = [
+            AccountMeta(Pubkey.from_string(a["pubkey"]), a["isSigner"], a["isWritable"])
+            for a in j["accounts"]
+        ]
+        return Instruction(Pubkey.from_string(j["programId"]), base64.b64decode(j["data"]), metas)
+
+    ixs = [ix(j) for j in built["computeBudgetInstructions"]] + [ix(built["swapInstruction"])]
+    blockhash = rpc(live, "getLatestBlockhash", [])["value"]["blockhash"]
+    msg = MessageV0.try_compile(kp.pubkey(), ixs, [], Hash.from_string(blockhash))
+    tx = VersionedTransaction(msg, [kp])
+    sig = rpc(
+        live, "sendTransaction", [base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}]
+    )
+    assert rpc(live, "getSignatureStatuses", [[sig]])["value"][0]["err"] is None
+    held = rpc(live, "getTokenAccountsByOwner", [user, {"mint": mint}, {"encoding": "jsonParsed"}])[
+        "value"
+    ]
+    assert int(held[0]["account"]["data"]["parsed"]["info"]["tokenAmount"]["amount"]) == int(
+        built["outAmount"]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from datetime import UTC, datetime
@@ -196,6 +197,59 @@ def routes(state: MarketState) -> list[Route]:
         orders[request_id] = resp
         return JSON(resp)
 
+    async def build(request: Request) -> JSON:
+        params = dict(request.query_params)
+        q = quote(state, params)
+        if isinstance(q, str):
+            return JSON({"errorCode": 1, "errorMessage": q, "error": q}, status_code=400)
+        taker = params.get("taker")
+        if not taker:
+            return JSON({"errorCode": 2, "errorMessage": "taker is required"}, status_code=400)
+        try:
+            ixs = execution.swap_instructions(state, taker, intent_of(q), DEFAULT_PRIORITY)
+        except ValueError as exc:
+            return JSON({"errorCode": 2, "errorMessage": f"invalid taker: {exc}"}, status_code=400)
+
+        def as_json(ix: Any) -> dict[str, Any]:
+            return {
+                "programId": str(ix.program_id),
+                "accounts": [
+                    {"pubkey": str(a.pubkey), "isSigner": a.is_signer, "isWritable": a.is_writable}
+                    for a in ix.accounts
+                ],
+                "data": base64.b64encode(bytes(ix.data)).decode(),
+            }
+
+        blockhash, last_valid = execution.latest_blockhash(state)
+        return JSON(
+            {
+                **{
+                    k: q[k]
+                    for k in (
+                        "inputMint",
+                        "outputMint",
+                        "inAmount",
+                        "outAmount",
+                        "otherAmountThreshold",
+                        "swapMode",
+                        "slippageBps",
+                        "priceImpactPct",
+                        "routePlan",
+                    )
+                },
+                "computeBudgetInstructions": [as_json(ix) for ix in ixs[:2]],
+                "setupInstructions": [],
+                "swapInstruction": as_json(ixs[2]),
+                "cleanupInstruction": None,
+                "otherInstructions": [],
+                "addressesByLookupTableAddress": {},
+                "blockhashWithMetadata": {
+                    "blockhash": blockhash,
+                    "lastValidBlockHeight": last_valid,
+                },
+            }
+        )
+
     async def execute(request: Request) -> JSON:
         try:
             body = orjson.loads(await request.body())
@@ -284,5 +338,6 @@ def routes(state: MarketState) -> list[Route]:
         Route("/swap/v1/swap", post_swap, methods=["POST"]),
         Route("/swap/v2/order", order),
         Route("/swap/v2/execute", execute, methods=["POST"]),
+        Route("/swap/v2/build", build),
         Route("/price/v3", price_v3),
     ]

@@ -73,31 +73,34 @@ def _blockhash_valid(blockhash: Hash, slot: int) -> bool:
     return blockhash in (blockhash_for(slot), blockhash_for(slot - BLOCKHASH_WINDOW))
 
 
-def build_swap_transaction(
+def swap_instructions(
     state: MarketState, user: str, intent: SwapIntent, priority_lamports: int
-) -> tuple[str, int]:
-    """Unsigned v0 transaction (base64) and its lastValidBlockHeight."""
+) -> list[Instruction]:
+    """Compute budget + the swap instruction (what /swap/v2/build hands out)."""
     payer = Pubkey.from_string(user)
     pool = Pubkey.from_string(state.tokens[intent.mint]["pool"])
     mint = Pubkey.from_string(intent.mint)
     micro = priority_lamports * 1_000_000 // CU_LIMIT
     data = SWAP_TAG + struct.pack("<BQQ", 0 if intent.buy else 1, intent.amount_in, intent.min_out)
-    swap_ix = Instruction(
-        JUPITER_PROGRAM,
-        data,
-        [
-            AccountMeta(payer, True, True),
-            AccountMeta(pool, False, True),
-            AccountMeta(mint, False, False),
-        ],
-    )
+    metas = [
+        AccountMeta(payer, True, True),
+        AccountMeta(pool, False, True),
+        AccountMeta(mint, False, False),
+    ]
+    return [
+        set_compute_unit_limit(CU_LIMIT),
+        set_compute_unit_price(micro),
+        Instruction(JUPITER_PROGRAM, data, metas),
+    ]
+
+
+def build_swap_transaction(
+    state: MarketState, user: str, intent: SwapIntent, priority_lamports: int
+) -> tuple[str, int]:
+    """Unsigned v0 transaction (base64) and its lastValidBlockHeight."""
     slot = state.clock.slot()
-    msg = MessageV0.try_compile(
-        payer,
-        [set_compute_unit_limit(CU_LIMIT), set_compute_unit_price(micro), swap_ix],
-        [],
-        blockhash_for(slot),
-    )
+    ixs = swap_instructions(state, user, intent, priority_lamports)
+    msg = MessageV0.try_compile(Pubkey.from_string(user), ixs, [], blockhash_for(slot))
     tx = VersionedTransaction.populate(msg, [Signature.default()])
     return base64.b64encode(bytes(tx)).decode(), slot + BLOCKHASH_WINDOW
 
