@@ -38,3 +38,24 @@ def test_serve_command_answers_every_api() -> None:
         assert c.get("/v0/addresses/x/transactions", params={"api-key": "k"}).json() == []
         later = c.get("/sim/state").json()
         assert later["sim_seconds"] > state["sim_seconds"]  # the clock runs
+
+
+def test_export_refuses_impossible_params_clearly(tmp_path) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "walltrack.simulator",
+            "export",
+            "--wallets",
+            "200",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "too few" in done.stderr and "at least" in done.stderr

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from walltrack.errors import WallTrackError
 from walltrack.logging import configure_logging, get_logger
 from walltrack.simulator.market import Market, generate_market
 from walltrack.simulator.params import PRESETS, SimParams
@@ -58,6 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--api-key", default=None)
     args = parser.parse_args(argv)
     configure_logging(level="INFO")
+    try:
+        return _run(args)
+    except WallTrackError as exc:
+        log.error("simulator_failed", error=str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
 
     if args.command == "export":
         started = time.perf_counter()

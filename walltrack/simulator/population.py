@@ -8,6 +8,7 @@ from importlib import resources
 
 import numpy as np
 
+from walltrack.errors import ValidationError
 from walltrack.simulator import ids
 from walltrack.simulator.params import SimParams
 from walltrack.simulator.paths import DAY, FATE_PROBS, draw_shape
@@ -137,8 +138,9 @@ def make_wallets(p: SimParams, rng: np.random.Generator) -> Wallets:
     n_lucky = max(3, int(w * 0.012))
     special = n_cluster + n_exchange + n_informed + n_fading + n_sniper + n_lucky
     if special > 0.2 * w:
-        raise ValueError(
-            f"{w} wallets is too few for {p.clusters} clusters: retail must stay ≥ 80 %"
+        raise ValidationError(
+            f"{w} wallets is too few for {p.clusters} clusters: retail must stay ≥ 80 %",
+            hint=f"use at least {int(special / 0.2) + 1} wallets or fewer clusters",
         )
     archetype = np.full(w, A["retail"], dtype=np.int8)
     cluster = np.full(w, -1, dtype=np.int32)
