@@ -1,0 +1,35 @@
+"""Progress reporting for long work, shared by jobs (log lines) and notebooks (progress bars).
+
+Long functions take an optional ``progress`` callback and call it as
+``progress(stage, done, total)``; ``total`` may be 0 when unknown. Callers decide how to show
+it: :func:`log_progress` logs at most every few seconds, a notebook updates ``mo.status``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from walltrack.logging import get_logger
+
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(_stage: str, _done: int, _total: int) -> None:
+    return None
+
+
+def log_progress(job: str, every_seconds: float = 5.0) -> Progress:
+    """A progress callback that logs ``job_progress`` events, throttled."""
+    log = get_logger("walltrack.progress", job=job)
+    last: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        finished = total > 0 and done >= total
+        if finished or now - last.get(stage, 0.0) >= every_seconds:
+            last[stage] = now
+            log.info("job_progress", stage=stage, done=done, total=total,
+                     percent=round(100 * done / total, 1) if total else None)
+
+    return report
