@@ -8,7 +8,8 @@ history pages served per second over loopback — each beside a bare floor from 
   keep-alive clients fetch ``/v0/addresses/{wallet}/transactions?limit=100`` for random
   wallets (first pass: every page rendered; second pass: the render cache hit). Floor: a
   Starlette app on the same uvicorn returning a static JSON body of the same mean size,
-  under the same client.
+  under the same client. Then the same wallets with ``limit=20`` (pages not seen before;
+  their transactions already rendered by the first pass) beside a static floor of that size.
 
     .venv/bin/python benchmarks/bench_simulator.py [--concurrency 8] [--requests 3000]
 
@@ -142,19 +143,25 @@ def main() -> None:
             "--speed",
             "0",
         ]
+        small = [p.replace("limit=100", "limit=20") for p in paths]
         with run_server(serve, ready_path="/health", timeout=300) as srv:
             cold_rps, page_bytes = asyncio.run(_load(srv.url, paths, args.concurrency))
             warm_rps, _ = asyncio.run(_load(srv.url, paths, args.concurrency))
-        with run_server(
-            [sys.executable, "-c", STATIC, "{port}", str(page_bytes)], ready_path="/health"
-        ) as srv:
+            small_rps, small_bytes = asyncio.run(_load(srv.url, small, args.concurrency))
+        static = [sys.executable, "-c", STATIC, "{port}"]
+        with run_server([*static, str(page_bytes)], ready_path="/health") as srv:
             floor_rps, _ = asyncio.run(_load(srv.url, paths, args.concurrency))
+        with run_server([*static, str(small_bytes)], ready_path="/health") as srv:
+            floor_small_rps, _ = asyncio.run(_load(srv.url, small, args.concurrency))
     figures.update(
         {
             "history_rps_first_pass": round(cold_rps),
             "history_rps_cached": round(warm_rps),
             "floor_static_same_size_rps": round(floor_rps),
             "page_bytes_mean": page_bytes,
+            "history_rps_limit20_new_pages": round(small_rps),
+            "floor_static_limit20_size_rps": round(floor_small_rps),
+            "page_bytes_limit20_mean": small_bytes,
             "requests": args.requests,
             "concurrency": args.concurrency,
         }

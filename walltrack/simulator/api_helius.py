@@ -16,6 +16,7 @@ from walltrack.simulator.http import JSON, error
 from walltrack.simulator.state import MarketState
 
 MAX_WEBHOOK_ADDRESSES = 100_000
+PAGE_CACHE = 4_096  # whole history pages (≈ 300 kB each at limit=100)
 WEBHOOK_TYPES = {"enhanced", "enhancedDevnet", "raw", "rawDevnet", "discord", "discordDevnet"}
 
 
@@ -70,6 +71,7 @@ def routes(
     state: MarketState, api_key: str | None, webhooks: dict[str, dict[str, Any]]
 ) -> list[Route]:
     cache = RenderCache()
+    pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 
     async def history(request: Request) -> JSON:
         if not _authorized(request, api_key):
@@ -81,14 +83,32 @@ def routes(
             return error(400, "limit must be an integer")
         if not 1 <= limit <= 100:
             return error(400, "limit must be between 1 and 100")
-        refs = state.history_refs(
-            request.path_params["address"],
-            limit=limit,
-            before=q.get("before") or q.get("before-signature"),
-            until=q.get("until") or q.get("until-signature"),
-            type_filter=q.get("type"),
+        address = request.path_params["address"]
+        before = q.get("before") or q.get("before-signature")
+        until = q.get("until") or q.get("until-signature")
+        type_filter = q.get("type")
+        # A page only changes when the clock reveals more or a live transaction lands.
+        key = (
+            address,
+            limit,
+            before,
+            until,
+            type_filter,
+            state.visible_seq(),
+            len(state.ledger.by_addr.get(address, ())),
         )
-        return JSON(cache.page(state, refs))
+        body = pages.get(key)
+        if body is None:
+            refs = state.history_refs(
+                address, limit=limit, before=before, until=until, type_filter=type_filter
+            )
+            body = cache.page(state, refs)
+            pages[key] = body
+            if len(pages) > PAGE_CACHE:
+                pages.popitem(last=False)
+        else:
+            pages.move_to_end(key)
+        return JSON(body)
 
     async def parse(request: Request) -> JSON:
         if not _authorized(request, api_key):
