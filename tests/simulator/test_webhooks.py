@@ -99,6 +99,7 @@ def test_live_delivery_auth_batching_retry_duplicates(small_market: Market) -> N
     assert len(calls) >= 4, state
     assert all(auth == "Bearer hook-secret" for auth, _, _ in calls)
     assert all(isinstance(body, list) and body for _, body, _ in calls)
+    assert max(len(body) for _, body, _ in calls) > 1, "transactions of a tick arrive batched"
     # Keys arrive sorted, like Helius deliveries.
     first_tx = calls[0][1][0]
     assert list(first_tx) == sorted(first_tx)
