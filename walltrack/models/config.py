@@ -94,12 +94,21 @@ class TokenDiscoveryConfig(DomainModel):
     search_terms: list[str] = Field(default_factory=lambda: ["pump", "sol"])
     dead_liquidity_usd: float = Field(default=1_000, ge=0)  # below → dead
     rug_liquidity_drop: Fraction = 0.80  # liquidity falls this share between snapshots → rugged
+    # "No volume" marks a token dead only once its pair is this old (a fresh launch may
+    # simply not have traded yet).
+    dead_no_volume_after_hours: float = Field(default=24.0, ge=0)
+    concurrency: int = Field(default=8, ge=1, le=64)  # DexScreener calls in flight
 
 
 class WalletDiscoveryConfig(DomainModel):
     early_share: Fraction = 0.10  # first part of a token's run (share of its buyers)
     max_early_buyers: int = Field(default=100, ge=1)
     min_profit_sol: float = Field(default=0.0)
+    concurrency: int = Field(default=8, ge=1, le=64)  # Helius histories in flight
+    max_history_pages: int = Field(default=500, ge=1)  # per address and run (100 tx a page)
+    funding_first: int = Field(default=5, ge=1, le=50)  # oldest incoming transfers kept
+    funding_max_pages: int = Field(default=5, ge=1)  # TRANSFER pages walked per wallet
+    funder_hop: bool = True  # also collect the funders' own funding (one hop up)
 
 
 class ClusterConfig(DomainModel):
