@@ -174,7 +174,7 @@ def _swap_body(row: dict[str, Any]) -> dict[str, Any]:
         native.append(_nt(w, JITO_TIP, tip))
     wallet_change = (-(lam + rent) if buy else lam) - fee - tip
     tok_sign = 1 if buy else -1
-    owner_pool = JUPITER_AUTHORITY if False else acc.owner
+    owner_pool = acc.owner  # the vaults' owner (pool, pool authority or Raydium authority)
     account_data = [
         {"account": w, "nativeBalanceChange": wallet_change, "tokenBalanceChanges": []},
         {"account": acc.wsol, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
@@ -478,8 +478,8 @@ def parsed_transaction(row: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any
 def _rest_balance(key: str, row: dict[str, Any]) -> int:
     if row["kind"] == "transfer" and key == row.get("destination"):
         return int(row.get("destination_lamports_after", 0))
-    if row["kind"] == "swap" and key.startswith("vault") is False and key == row.get("vault_sol"):
-        return int(row.get("pool_sol_after", 0))
+    if row["kind"] == "swap" and key == derived_address("vault", row["pool"], SOL_MINT):
+        return int(row["pool_sol_after"]) + RENT_ATA  # wSOL vault: the SOL reserve + rent
     if key in (SYSTEM, COMPUTE_BUDGET, TOKEN_PROGRAM, ATA_PROGRAM, JUPITER):
         return 1
     return RENT_ATA
