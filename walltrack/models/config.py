@@ -118,6 +118,13 @@ class ClusterConfig(DomainModel):
     funding_min_sol: float = Field(default=0.05, ge=0)  # "meaningful" incoming transfer
     exchange_fanout_threshold: int = Field(default=50, ge=2)  # funds more → exchange-like
     seed: int = 42
+    # Issue 6 (docs/clusters.md): evidence thresholds and weights of the clustering graph.
+    synced_min_tokens: int = Field(default=2, ge=1)  # a SYNCED_BUY edge needs this many tokens
+    min_lift: float = Field(default=4.0, ge=0)  # co-buys must beat chance by this factor
+    funding_edge_weight: float = Field(default=3.0, ge=0)  # FUNDED_BY in community detection
+    early_edge_weight: float = Field(default=0.5, ge=0)  # EARLY_ON relative to SYNCED_BUY
+    early_max_rank: int = Field(default=100, ge=1)  # early buyer when origins are missing
+    resolution: float = Field(default=1.0, gt=0)  # Louvain resolution
 
 
 class JobIntervals(DomainModel):
