@@ -67,6 +67,7 @@ class DecayConfig(DomainModel):
     consecutive_losses: int = Field(default=3, ge=1)  # → downgraded
     downgrade_factor: Fraction = 0.5  # score × factor until a win
     dormant_days: int = Field(default=30, ge=1)
+    min_rolling_trades: int = Field(default=10, ge=1)  # fewer closed trades: never flagged
 
 
 class ProfilingConfig(DomainModel):
@@ -75,6 +76,15 @@ class ProfilingConfig(DomainModel):
     prior_trades: float = Field(default=4.0, ge=0)
     bot_launch_slot_share: Fraction = 0.8  # buys in the launch slot of nearly every token
     bot_min_hold_seconds: float = Field(default=5.0, ge=0)  # faster than a human
+    bot_launch_slots: int = Field(default=3, ge=0)  # "launch slot": within this many slots
+    bot_min_tokens: int = Field(default=3, ge=1)  # evidence needed before calling a bot
+    timing_min_buyers: int = Field(default=10, ge=2)  # tokens with fewer known buyers: no rank
+    # Wallet score (formula in walltrack/intel/wallet_score.py and docs/profiling.md).
+    score_base_win_rate: float = Field(default=0.35, gt=0, lt=1)  # the crowd's win rate
+    score_prior_trades: float = Field(default=8.0, ge=0)  # pseudo-trades at the base rate
+    score_prior_cost_sol: float = Field(default=5.0, ge=0)  # pseudo cost basis for ROI
+    score_confidence_trades: float = Field(default=5.0, ge=0)  # n / (n + k)
+    bot_score_factor: Fraction = 0.1
 
 
 class WatchlistConfig(DomainModel):
