@@ -114,7 +114,8 @@ def test_inhuman_holds_make_a_bot() -> None:
     rows = []
     for i in range(4):
         mint = factories.address(f"fast{i}")
-        rows += [(i * 10, W, mint, "buy", 1.0, 10.0, 0.0), (i * 10, W, mint, "sell", 1.1, 10.0, 0.0)]
+        rows += [(i * 10, W, mint, "buy", 1.0, 10.0, 0.0),
+                 (i * 10, W, mint, "sell", 1.1, 10.0, 0.0)]
     p = profile(rows)
     assert p["is_bot"] is True and p["bot_reason"].startswith("median hold 0")
 

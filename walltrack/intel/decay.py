@@ -81,7 +81,7 @@ def decide_statuses(
         .then(pl.format("{} consecutive losses", pl.col("loss_streak")))
         .when(pl.col("new_status") == DecayStatus.flagged.value)
         .then(pl.format("rolling win rate {}% over the last {} trades",
-                        (pl.col("rolling_win_rate") * 100).round(0),
+                        (pl.col("rolling_win_rate") * 100).round(0).cast(pl.Int64),
                         pl.min_horizontal("trade_no", pl.lit(config.rolling_trades))))
         .otherwise(pl.lit("recovered")),
     )

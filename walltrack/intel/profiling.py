@@ -124,7 +124,8 @@ def compute_profiles(
     swaps = swaps.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") <= now))
     coded, wallet_ids, _ = _encode(swaps)
     if wallets is not None:
-        keep = wallet_ids.filter(pl.col("wallet").is_in(pl.Series(list(wallets), dtype=pl.String).implode()))
+        wanted = pl.Series(list(wallets), dtype=pl.String).implode()
+        keep = wallet_ids.filter(pl.col("wallet").is_in(wanted))
     else:
         keep = wallet_ids
     timing = _per_token_timing(coded, config)
@@ -192,7 +193,8 @@ def compute_profiles(
             is_bot=launch_bot | fast_bot,
             bot_reason=pl.when(launch_bot).then(pl.format(
                 "bought {}% of its tokens within {} slots of launch",
-                (pl.col("launch_share") * 100).round(0), pl.lit(config.bot_launch_slots)))
+                (pl.col("launch_share") * 100).round(0).cast(pl.Int64),
+                pl.lit(config.bot_launch_slots)))
             .when(fast_bot).then(pl.format(
                 "median hold {} s", pl.col("median_hold").round(1))),
         )
