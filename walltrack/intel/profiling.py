@@ -251,15 +251,20 @@ def tracked_wallets(db: Database) -> list[str]:
 
 
 def profile_wallets(
-    db: Database, config: DynamicConfig, *, now: datetime, progress: Progress | None = None
+    db: Database, config: DynamicConfig, *, now: datetime, progress: Progress | None = None,
+    swaps: pl.DataFrame | None = None,
 ) -> ProfilingReport:
-    """Profile every wallet of the ``wallets`` table from the stored swaps; write back."""
+    """Profile every wallet of the ``wallets`` table from the stored swaps; write back.
+
+    ``swaps`` may pass the window already loaded (the pipeline shares it with decay).
+    """
     report_progress = progress or no_progress
     report = ProfilingReport()
     started = time.perf_counter()
     wallets = tracked_wallets(db)
     report_progress("load", 0, 3)
-    swaps = load_window(db, config.profiling, now=now)
+    if swaps is None:
+        swaps = load_window(db, config.profiling, now=now)
     report.swaps = swaps.height
     report.load_seconds = time.perf_counter() - started
     report_progress("compute", 1, 3)

@@ -1,0 +1,86 @@
+"""Accuracy of the research pipeline against the simulator's truth.
+
+    python jobs/evaluate.py --seed 11 [--wallets 5000 --tokens 300 --days 30]
+                            [--database-url postgresql://…]
+
+simulator (in-process, over HTTP on 127.0.0.1) → token discovery → wallet discovery →
+histories → profiling → decay → watchlist, then the truth comparison. The last line printed
+is one JSON object (top50_smart_precision, top50_bot_share, lucky_retail_in_top50,
+fading_detected_share, seconds, …). A fresh store each run: an embedded PostgreSQL under a
+temporary data directory unless --database-url is given (it must be an empty database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from walltrack.errors import WallTrackError
+from walltrack.intel.evaluation import evaluate_against_truth
+from walltrack.intel.market_clock import simulator_now
+from walltrack.intel.pipeline import run_research
+from walltrack.intel.sim_serving import serving
+from walltrack.logging import configure_logging
+from walltrack.settings import Settings
+from walltrack.simulator import SimParams, generate_market
+from walltrack.store import open_database
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--wallets", type=int, default=5_000)
+    p.add_argument("--tokens", type=int, default=300)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--clusters", type=int, default=24)
+    p.add_argument("--database-url", default=None)
+    p.add_argument("--log-level", default="WARNING")
+    return p.parse_args(argv)
+
+
+def evaluate(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
+    started = time.perf_counter()
+    market = generate_market(SimParams(seed=args.seed, wallets=args.wallets,
+                                       tokens=args.tokens, days=args.days,
+                                       clusters=args.clusters))
+    generated = time.perf_counter() - started
+    with serving(market) as url:
+        settings = Settings(
+            helius_api_url=url, dexscreener_url=url, jupiter_url=url,
+            solana_rpc_urls=[f"{url}/rpc"], helius_api_key="evaluation",
+            database_url=args.database_url, data_dir=data_dir,
+        )
+        with open_database(settings) as db:
+            now = asyncio.run(simulator_now(url))
+            research_started = time.perf_counter()
+            report = asyncio.run(run_research(settings, db, now=now))
+            research = time.perf_counter() - research_started
+            result = evaluate_against_truth(db, market)
+    return {
+        "seed": args.seed, "wallets": args.wallets, "tokens": args.tokens, **result,
+        "stage_seconds": report.seconds, "generate_seconds": round(generated, 2),
+        "research_seconds": round(research, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    configure_logging(level=args.log_level)
+    try:
+        with tempfile.TemporaryDirectory(prefix="walltrack-eval-") as tmp:
+            result = evaluate(args, Path(tmp))
+    except WallTrackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
