@@ -3,8 +3,10 @@
     python jobs/evaluate.py --seed 11 [--wallets 5000 --tokens 300 --days 30]
                             [--database-url postgresql://…]
 
-simulator (in-process, over HTTP on 127.0.0.1) → token discovery → wallet discovery →
-histories → profiling → decay → watchlist, then the truth comparison. The last line printed
+simulator (in-process, over HTTP on 127.0.0.1) → token and wallet discovery replayed as
+the scheduler runs them (every --step-hours of simulated time, the simulator's clock moved
+forward between runs) → at the window's end: histories → funding → profiling → decay →
+watchlist, then the truth comparison. The last line printed
 is one JSON object (top50_smart_precision, top50_bot_share, lucky_retail_in_top50,
 fading_detected_share, seconds, …). A fresh store each run: an embedded PostgreSQL under a
 temporary data directory unless --database-url is given (it must be an empty database).
@@ -18,17 +20,21 @@ import json
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
+from walltrack.clients.base import ClientPolicy
 from walltrack.errors import WallTrackError
-from walltrack.intel.evaluation import evaluate_against_truth
+from walltrack.intel.evaluation import evaluate_against_truth, replay_research
 from walltrack.intel.market_clock import simulator_now
-from walltrack.intel.pipeline import run_research
 from walltrack.intel.sim_serving import serving
 from walltrack.logging import configure_logging
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams, generate_market
 from walltrack.store import open_database
+
+# The local simulator has no rate limits: don't wait on the real APIs' throttles.
+SIMULATOR_POLICY = ClientPolicy(rate_per_second=1000.0, burst=100)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +44,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tokens", type=int, default=300)
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--clusters", type=int, default=24)
+    p.add_argument("--step-hours", type=float, default=24.0,
+                   help="discovery runs every this many simulated hours (as scheduled)")
     p.add_argument("--database-url", default=None)
     p.add_argument("--log-level", default="WARNING")
     return p.parse_args(argv)
@@ -49,7 +57,9 @@ def evaluate(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
                                        tokens=args.tokens, days=args.days,
                                        clusters=args.clusters))
     generated = time.perf_counter() - started
-    with serving(market) as url:
+    first = timedelta(hours=args.step_hours)
+    end = market.params.start + timedelta(days=args.days)
+    with serving(market, start_at=first.total_seconds()) as url:
         settings = Settings(
             helius_api_url=url, dexscreener_url=url, jupiter_url=url,
             solana_rpc_urls=[f"{url}/rpc"], helius_api_key="evaluation",
@@ -58,7 +68,9 @@ def evaluate(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
         with open_database(settings) as db:
             now = asyncio.run(simulator_now(url))
             research_started = time.perf_counter()
-            report = asyncio.run(run_research(settings, db, now=now))
+            report = asyncio.run(replay_research(
+                settings, db, url, now=now, end=end, step=first,
+                client_options={"policy": SIMULATOR_POLICY}))
             research = time.perf_counter() - research_started
             result = evaluate_against_truth(db, market)
     return {

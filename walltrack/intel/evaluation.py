@@ -14,14 +14,19 @@ it with ``market.truth_wallets``. Metrics (the lead adds cluster metrics here la
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import polars as pl
 from psycopg import sql
 
 from walltrack.intel.decay import decay_timeline
+from walltrack.intel.pipeline import ResearchReport, run_discovery, run_research
 from walltrack.intel.profiling import closed_trades
 from walltrack.models import DynamicConfig
+from walltrack.progress import Progress
+from walltrack.settings import Settings
 from walltrack.simulator.market import Market
 from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository, SwapRepository
@@ -69,6 +74,33 @@ def fading_detection(
         "fading_detected_share": round(float(caught["detected"].mean()), 4) if n else None,
         "fading_median_trades_to_detect": caught["trade"].median(),
     }
+
+
+async def replay_research(
+    settings: Settings,
+    db: Database,
+    base_url: str,
+    *,
+    now: datetime,
+    end: datetime,
+    step: timedelta,
+    client_options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ResearchReport:
+    """Run discovery as the scheduler would — every ``step`` from ``now`` to ``end``,
+    moving the simulator's clock (``/sim/advance``) — then the full research at ``end``."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as sim:
+        while now + step < end:
+            await run_discovery(settings, db, now=now, progress=progress,
+                                client_options=client_options)
+            response = await sim.post("/sim/advance", json={"seconds": step.total_seconds()})
+            response.raise_for_status()
+            now += step
+        remaining = (end - now).total_seconds()
+        if remaining > 0:
+            (await sim.post("/sim/advance", json={"seconds": remaining})).raise_for_status()
+    return await run_research(settings, db, now=end, progress=progress,
+                              client_options=client_options)
 
 
 def evaluate_against_truth(db: Database, market: Market) -> dict[str, Any]:

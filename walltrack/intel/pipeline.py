@@ -64,6 +64,32 @@ def _cluster_builder() -> Any | None:
     return getattr(module, "build_clusters", None)
 
 
+async def run_discovery(
+    settings: Settings,
+    db: Database,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Discover tokens, refresh them, discover wallets: what the scheduler repeats all day."""
+    progress = progress or no_progress
+    config = ConfigRepository(db).load()
+    options = client_options or {}
+    async with (
+        DexScreenerClient.from_settings(settings, **options) as dex,
+        HeliusClient.from_settings(settings, **options) as helius,
+    ):
+        tokens = await discover_tokens(dex, db, config.token_discovery, now=now,
+                                       progress=progress)
+        refreshed = await refresh_tokens(dex, db, config.token_discovery, now=now,
+                                         progress=progress)
+        wallets = await discover_wallets(helius, db, config.wallet_discovery, now=now,
+                                         progress=progress)
+    return {"discover_tokens": _dump(tokens), "refresh_tokens": _dump(refreshed),
+            "discover_wallets": _dump(wallets)}
+
+
 async def run_research(
     settings: Settings,
     db: Database,
@@ -71,49 +97,48 @@ async def run_research(
     now: datetime,
     progress: Progress | None = None,
     include_clusters: bool = True,
+    client_options: dict[str, Any] | None = None,
 ) -> ResearchReport:
+    """discover tokens → refresh → discover wallets → wallet histories → funding → profile →
+    decay → watchlist → clusters (when ``walltrack.intel.clusters`` exists).
+
+    ``client_options`` go to every client's ``from_settings`` (e.g. a faster ``policy``
+    against the local simulator).
+    """
     progress = progress or no_progress
     config = ConfigRepository(db).load()
     report = ResearchReport(now=now)
+    options = client_options or {}
 
-    def done(stage: str, started: float, result: Any) -> None:
-        report.stages[stage] = _dump(result)
-        report.seconds[stage] = round(time.perf_counter() - started, 3)
-        log.info("research_stage_done", stage=stage, seconds=report.seconds[stage])
-
+    started = time.perf_counter()
+    report.stages.update(await run_discovery(settings, db, now=now, progress=progress,
+                                             client_options=options))
+    report.seconds["discovery"] = round(time.perf_counter() - started, 3)
+    # Blacklisted wallets are excluded from everything downstream, collection included.
+    banned = blacklisted_wallets(db)
+    wallets = [w for w in tracked_wallets(db) if w not in banned]
+    since = now - timedelta(days=config.profiling.window_days)
     async with (
-        DexScreenerClient.from_settings(settings) as dex,
-        HeliusClient.from_settings(settings) as helius,
-        SolanaRpcClient.from_settings(settings) as rpc,
+        HeliusClient.from_settings(settings, **options) as helius,
+        SolanaRpcClient.from_settings(settings, **options) as rpc,
     ):
-        t = time.perf_counter()
-        done("discover_tokens", t, await discover_tokens(
-            dex, db, config.token_discovery, now=now, progress=progress))
-        t = time.perf_counter()
-        done("refresh_tokens", t, await refresh_tokens(
-            dex, db, config.token_discovery, now=now, progress=progress))
-        t = time.perf_counter()
-        done("discover_wallets", t, await discover_wallets(
-            helius, db, config.wallet_discovery, now=now, progress=progress))
-        # Blacklisted wallets are excluded from everything downstream, collection included.
-        banned = blacklisted_wallets(db)
-        wallets = [w for w in tracked_wallets(db) if w not in banned]
-        since = now - timedelta(days=config.profiling.window_days)
-        t = time.perf_counter()
-        done("collect_wallet_histories", t, await collect_wallet_histories(
-            helius, db, wallets, since=since, progress=progress,
-            config=config.wallet_discovery))
-        t = time.perf_counter()
-        done("collect_funding", t, await collect_funding(
-            helius, db, wallets, rpc=rpc, progress=progress,
-            config=config.wallet_discovery))
+        started = time.perf_counter()
+        histories = await collect_wallet_histories(
+            helius, db, wallets, since=since, progress=progress, config=config.wallet_discovery)
+        report.stages["collect_wallet_histories"] = {"swaps_stored": histories}
+        report.seconds["collect_wallet_histories"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
+        funding = await collect_funding(helius, db, wallets, rpc=rpc, progress=progress,
+                                        config=config.wallet_discovery)
+        report.stages["collect_funding"] = {"transfers_stored": funding}
+        report.seconds["collect_funding"] = round(time.perf_counter() - started, 3)
 
-    for stage, result in run_analysis(db, config, now=now, progress=progress).items():
-        report.stages[stage] = result
+    report.stages.update(run_analysis(db, config, now=now, progress=progress))
     report.seconds["analysis"] = report.stages["analysis"]["seconds"]
     if include_clusters and (build := _cluster_builder()) is not None:
-        t = time.perf_counter()
-        done("build_clusters", t, build(db, config.clusters, now=now))
+        started = time.perf_counter()
+        report.stages["build_clusters"] = _dump(build(db, config.clusters, now=now))
+        report.seconds["build_clusters"] = round(time.perf_counter() - started, 3)
     log.info("research_done", seconds=report.seconds)
     return report
 

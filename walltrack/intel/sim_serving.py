@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(market: Market, *, start_at: float | None = None, speed: float = 1.0,
+def serving(market: Market, *, start_at: float | None = None, speed: float = 0.0,
             timeout: float = 60.0) -> Iterator[str]:
     """Yield the base URL of ``market`` served on a free loopback port."""
     if start_at is None:  # the window's end: the whole history is visible
