@@ -15,7 +15,7 @@ dropped. Leader: the core wallet that bought first most often in the cluster's s
 (sum of its ``src_first``/``dst_first`` over in-cluster SYNCED_BUY edges); ties → the wallet
 the cluster's funder funded first, then the address.
 
-Cluster id = ``cl_`` + 12 hex of sha1 over the sorted member addresses: stable across runs
+Cluster id = ``cl_`` + 12 hex of sha256 over the sorted member addresses: stable across runs
 while the membership is unchanged, and a new id when it changes.
 """
 
@@ -37,7 +37,7 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
 
 
 def cluster_id_for(members: list[str]) -> str:
-    digest = hashlib.sha1(",".join(sorted(members)).encode()).hexdigest()
+    digest = hashlib.sha256(",".join(sorted(members)).encode()).hexdigest()
     return f"cl_{digest[:12]}"
 
 

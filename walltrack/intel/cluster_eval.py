@@ -124,3 +124,41 @@ def cluster_accuracy(db: Database, truth_wallets: pl.DataFrame) -> dict[str, Any
     edges = pl.DataFrame(edge_rows, schema={"src": pl.String, "dst": pl.String,
                                             "kind": pl.String}, orient="row")
     return accuracy_from_frames(members, truth_wallets, edges)
+
+
+def acquisition_view(
+    swaps: pl.DataFrame,
+    transfers: pl.DataFrame,
+    tokens: pl.DataFrame,
+    *,
+    token_share: float,
+    early_rank: int = 100,
+    min_sol: float = 0.05,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """What acquisition would have stored, approximated from a full market.
+
+    Discovered tokens: the busiest ``token_share`` of tokens (by swap count — discovery's
+    liquidity/volume filters favour them). Discovered wallets: the first ``early_rank``
+    buyers of each discovered token. Store: the discovered tokens' whole histories, the
+    discovered wallets' whole histories, and each discovered wallet's first meaningful
+    incoming transfer. Returns (swaps, transfers, origins: wallet, mint, rank).
+    """
+    n = max(1, round(tokens.height * token_share))
+    mints = tokens.sort(["swap_count", "mint"], descending=[True, False]).head(n)["mint"]
+    buys = (
+        swaps.filter(pl.col("mint").is_in(mints.implode()) & (pl.col("side") == "buy"))
+        .group_by("wallet", "mint").agg(pl.col("timestamp").min())
+        .sort("mint", "timestamp", "wallet")
+        .with_columns(pl.int_range(1, pl.len() + 1).over("mint").alias("rank"))
+    )
+    origins = buys.filter(pl.col("rank") <= early_rank).select("wallet", "mint", "rank")
+    wallets = origins["wallet"].unique()
+    kept = swaps.filter(
+        pl.col("mint").is_in(mints.implode()) | pl.col("wallet").is_in(wallets.implode()))
+    first_in = (
+        transfers.filter(pl.col("destination").is_in(wallets.implode())
+                         & (pl.col("sol_amount") >= min_sol))
+        .sort("destination", "timestamp", "signature")
+        .group_by("destination", maintain_order=True).first()
+    )
+    return kept, first_in, origins
