@@ -1,0 +1,124 @@
+"""Data and charts for the wallets notebook (notebooks/wallets.py): reads only, plus thin
+wrappers over the package's actions so the notebook holds no rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from walltrack.intel.blacklist import clear_blacklist, set_blacklisted
+from walltrack.intel.pipeline import run_analysis
+from walltrack.intel.watchlist import set_watchlist_override
+from walltrack.models import WatchlistOverride, utcnow
+from walltrack.store import Database
+from walltrack.store.repositories import ConfigRepository
+
+STATUS_COLORS = {
+    "ok": "#2e7d32", "flagged": "#f9a825", "downgraded": "#ef6c00",
+    "dormant": "#757575", "blacklisted": "#c62828",
+}
+STATUSES = list(STATUS_COLORS)
+
+_TABLE_SQL = """
+SELECT w.address AS wallet, w.status, round(COALESCE(w.score, 0)::numeric, 3)::float AS score,
+       w.on_watchlist AS watch, w.watchlist_override AS override, w.is_bot AS bot,
+       m.closed_trades AS trades, round(m.win_rate::numeric, 3)::float AS win_rate,
+       round(m.realized_pnl_sol::numeric, 3)::float AS pnl_sol,
+       round(m.roi::numeric, 3)::float AS roi, m.size_style, w.last_activity_at
+FROM wallets w LEFT JOIN wallet_metrics m ON m.wallet = w.address
+"""
+
+
+def _frame(db: Database, query: str, params: tuple[Any, ...] = ()) -> pl.DataFrame:
+    with db.connection() as conn, conn.cursor() as cur:
+        cur.execute(query, params)  # type: ignore[arg-type]
+        names = [d.name for d in cur.description or []]
+        rows = cur.fetchall()
+    return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+
+
+def wallet_table(db: Database, *, statuses: list[str] | None = None,
+                 watchlist_only: bool = False, search: str = "") -> pl.DataFrame:
+    """Wallets with their metrics, best score first, filtered as the notebook asks."""
+    frame = _frame(db, _TABLE_SQL + " ORDER BY score DESC NULLS LAST, w.address")
+    if frame.is_empty():
+        return frame
+    if statuses:
+        frame = frame.filter(pl.col("status").is_in(statuses))
+    if watchlist_only:
+        frame = frame.filter(pl.col("watch"))
+    if search.strip():
+        frame = frame.filter(pl.col("wallet").str.contains(search.strip(), literal=True))
+    return frame
+
+
+def status_style(_row: str, column: str, value: object) -> dict[str, str]:
+    """marimo table cell style: the status column in its decay colour."""
+    if column == "status" and isinstance(value, str) and value in STATUS_COLORS:
+        return {"color": "white", "backgroundColor": STATUS_COLORS[value]}
+    return {}
+
+
+def win_rate_pnl_chart(table: pl.DataFrame) -> alt.Chart:
+    data = table.filter(pl.col("trades").is_not_null()).select(
+        "wallet", "status", "win_rate", "pnl_sol", "score", "trades")
+    return (
+        alt.Chart(data)
+        .mark_circle(opacity=0.7)
+        .encode(
+            x=alt.X("win_rate:Q", title="win rate (shrunk)"),
+            y=alt.Y("pnl_sol:Q", title="realized PnL (SOL)"),
+            size=alt.Size("trades:Q", legend=None),
+            color=alt.Color("status:N", scale=alt.Scale(
+                domain=STATUSES, range=list(STATUS_COLORS.values()))),
+            tooltip=["wallet", "status", "score", "win_rate", "pnl_sol", "trades"],
+        )
+        .properties(height=320, title="Win rate against PnL")
+    )
+
+
+def wallet_story(db: Database, wallet: str, *, trades: int = 20) -> dict[str, pl.DataFrame]:
+    """Everything that answers "why is this wallet here?"."""
+    return {
+        "origins": _frame(db, "SELECT mint, method, rank, found_at, detail::text AS detail "
+                              "FROM wallet_origins WHERE wallet = %s ORDER BY found_at, rank",
+                          (wallet,)),
+        "metrics": _frame(db, "SELECT closed_trades, wins, losses, win_rate, raw_win_rate, "
+                              "realized_pnl_sol, roi, profit_ratio, avg_hold_seconds, "
+                              "timing_percentile, size_style, consistency, is_bot, bot_reason,"
+                              " score AS score_before_decay, computed_at "
+                              "FROM wallet_metrics WHERE wallet = %s", (wallet,)),
+        "decay": _frame(db, "SELECT at, before, after, reason FROM decay_events "
+                            "WHERE wallet = %s ORDER BY at DESC", (wallet,)),
+        "trades": _frame(db, "SELECT timestamp, side, mint, sol_amount, token_amount, source "
+                             "FROM swaps WHERE wallet = %s ORDER BY timestamp DESC LIMIT %s",
+                         (wallet, trades)),
+    }
+
+
+def blacklist(db: Database, wallet: str, reason: str, *, now: datetime | None = None) -> int:
+    return set_blacklisted(db, [wallet], reason or "operator", now=now or utcnow())
+
+
+def unblacklist(db: Database, wallet: str, *, now: datetime | None = None) -> int:
+    return clear_blacklist(db, [wallet], "operator", now=now or utcnow())
+
+
+def watchlist(db: Database, wallet: str, choice: str) -> bool:
+    config = ConfigRepository(db).load()
+    return set_watchlist_override(db, wallet, WatchlistOverride(choice), config=config,
+                                  now=utcnow())
+
+
+def reprofile(db: Database, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    return run_analysis(db, ConfigRepository(db).load(), now=now or utcnow())
+
+
+def data_clock(db: Database) -> datetime | None:
+    """The newest stored swap's time: "now" for a simulated market living in the past."""
+    with db.connection() as conn:
+        row = conn.execute("SELECT max(timestamp) FROM swaps").fetchone()
+    return row[0] if row else None
