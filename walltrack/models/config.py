@@ -134,7 +134,7 @@ class ClusterConfig(DomainModel):
     funding_edge_weight: float = Field(default=3.0, ge=0)  # FUNDED_BY in community detection
     early_edge_weight: float = Field(default=0.0, ge=0)  # EARLY_ON in clustering (0: shown only)
     early_max_rank: int = Field(default=100, ge=1)  # early buyer when origins are missing
-    resolution: float = Field(default=4.0, gt=0)  # Louvain resolution
+    resolution: float = Field(default=1.0, gt=0)  # Louvain resolution (per component)
     min_edge_weight: float = Field(default=2.5, ge=0)  # weaker pairs stay out of the graph
 
 
