@@ -65,21 +65,41 @@ def rejection_reason(
         return "no_pair"
     if stale:
         return "stale"
-    if pair.liquidity_usd < config.min_liquidity_usd:
+    return market_rejection(
+        liquidity_usd=pair.liquidity_usd,
+        market_cap_usd=pair.market_cap if pair.market_cap is not None else pair.fdv,
+        volume_24h_usd=pair.volume.get("h24"),
+        pair_created_at=pair.created_at, config=config, now=now)
+
+
+def snapshot_rejection(snapshot: TokenSnapshot, pair_created_at: datetime | None,
+                       config: TokenDiscoveryConfig, now: datetime) -> str | None:
+    """The same filters on a stored snapshot (the notebook's table uses them)."""
+    return market_rejection(
+        liquidity_usd=snapshot.liquidity_usd or 0.0,
+        market_cap_usd=snapshot.market_cap_usd if snapshot.market_cap_usd is not None
+        else snapshot.fdv_usd,
+        volume_24h_usd=snapshot.volume_24h_usd,
+        pair_created_at=pair_created_at, config=config, now=now)
+
+
+def market_rejection(
+    *, liquidity_usd: float, market_cap_usd: float | None, volume_24h_usd: float | None,
+    pair_created_at: datetime | None, config: TokenDiscoveryConfig, now: datetime,
+) -> str | None:
+    if liquidity_usd < config.min_liquidity_usd:
         return "liquidity"
-    market_cap = pair.market_cap if pair.market_cap is not None else pair.fdv
-    if (market_cap or 0.0) < config.min_market_cap_usd:
+    if (market_cap_usd or 0.0) < config.min_market_cap_usd:
         return "market_cap"
-    created = pair.created_at
-    if created is not None:
-        age_hours = (now - created).total_seconds() / 3600
+    if pair_created_at is not None:
+        age_hours = (now - pair_created_at).total_seconds() / 3600
         if age_hours < config.min_age_hours:
             return "too_young"
         if age_hours > config.max_age_hours:
             return "too_old"
     elif config.min_age_hours > 0:
         return "too_young"  # unknown age cannot prove the minimum
-    if (pair.volume.get("h24") or 0.0) < config.min_volume_24h_usd:
+    if (volume_24h_usd or 0.0) < config.min_volume_24h_usd:
         return "volume"
     return None
 
