@@ -6,9 +6,10 @@ The clustering graph (docs/clusters.md):
 * ``EARLY_ON`` edges with ``lift ≥ min_lift`` weigh ``early_edge_weight`` × tokens;
 * ``FUNDED_BY`` edges (exchange-like funders already removed) weigh ``funding_edge_weight``.
 
-Louvain (networkx, seeded with ``config.seed``, nodes and edges inserted in sorted order so
-the result is deterministic). A community becomes a cluster when at least
-``min_cluster_size`` of its wallets have a ``SYNCED_BUY`` edge inside it (the *core*: a
+Louvain per connected component (networkx, seeded with ``config.seed``, nodes and edges
+inserted in sorted order so the result is deterministic). A community becomes a cluster
+when at least ``min_cluster_size`` of its wallets have a ``SYNCED_BUY`` edge inside it (the
+*core*: a
 funding star alone is not a cluster — retail gets funded by peers too). A non-core wallet
 stays as ``funder`` when it funded at least two core wallets; other non-core wallets are
 dropped. Leader: the core wallet that bought first most often in the cluster's synced buys
@@ -85,13 +86,20 @@ def clustering_weights(edges: pl.DataFrame, config: ClusterConfig) -> pl.DataFra
 
 
 def _communities(weights: pl.DataFrame, config: ClusterConfig) -> list[list[str]]:
+    """Louvain on each connected component separately: modularity's null model then uses the
+    component's own total weight, so two groups joined by a thin edge are not merged just
+    because the whole graph is large (the resolution limit)."""
     graph = nx.Graph()
     graph.add_nodes_from(sorted(set(weights["a"]) | set(weights["b"])))
     graph.add_weighted_edges_from(weights.iter_rows())
-    comms = nx.community.louvain_communities(
-        graph, weight="weight", resolution=config.resolution, seed=config.seed
-    )
-    return sorted((sorted(c) for c in comms if len(c) >= 2), key=lambda c: c[0])
+    found: list[list[str]] = []
+    for nodes in nx.connected_components(graph):
+        if len(nodes) < 2:
+            continue
+        sub = graph.subgraph(sorted(nodes))
+        found.extend(sorted(c) for c in nx.community.louvain_communities(
+            sub, weight="weight", resolution=config.resolution, seed=config.seed) if len(c) >= 2)
+    return sorted(found, key=lambda c: c[0])
 
 
 def detect_clusters(edges: pl.DataFrame, config: ClusterConfig) -> pl.DataFrame:
