@@ -58,35 +58,23 @@ METRIC_COLUMNS = [
 ]
 
 
-def _encode(swaps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Replace wallet/mint strings by dense integers (group-bys on ints are far cheaper)."""
-    wallets = swaps.select(pl.col("wallet").unique()).with_row_index("wid")
-    mints = swaps.select(pl.col("mint").unique()).with_row_index("mid")
-    coded = (
-        swaps.join(wallets, on="wallet").join(mints, on="mint")
-        .drop("wallet", "mint").rename({"wid": "wallet", "mid": "mint"})
-    )
-    return coded, wallets, mints
+def _encode(swaps: pl.DataFrame) -> pl.DataFrame:
+    """Wallet/mint as categoricals: group-bys and sorts on their integer codes are far
+    cheaper than on base58 strings."""
+    return swaps.with_columns(pl.col("wallet", "mint").cast(pl.Categorical))
 
 
-def _per_token_timing(swaps: pl.DataFrame, config: ProfilingConfig) -> pl.DataFrame:
-    """(wallet, mint) → timing percentile and launch-slot flag, where the token is known well."""
-    firsts = swaps.filter(pl.col("side") == "buy").group_by("wallet", "mint").agg(
-        first_ts=pl.col("timestamp").min(), first_slot=pl.col("slot").min()
-    )
-    token = swaps.group_by("mint").agg(launch_slot=pl.col("slot").min())
-    return (
-        firsts.join(token, on="mint")
-        .with_columns(
-            buyers=pl.len().over("mint"),
-            rank=pl.col("first_ts").rank("min").over("mint"),
-        )
-        .filter(pl.col("buyers") >= config.timing_min_buyers)
-        .select(
-            "wallet", "mint",
-            timing=(pl.col("rank") - 1) / (pl.col("buyers") - 1),
-            launch_buy=(pl.col("first_slot") - pl.col("launch_slot")) <= config.bot_launch_slots,
-        )
+def _with_timing(trades: pl.DataFrame, config: ProfilingConfig) -> pl.DataFrame:
+    """Per token-trade: timing percentile and launch-slot flag, where the token is known well
+    (≥ timing_min_buyers buyers among the stored swaps); null elsewhere."""
+    launch = pl.col("first_buy_slot").min().over("mint")
+    buyers = pl.col("first_buy_at").count().over("mint")
+    known = buyers >= config.timing_min_buyers
+    return trades.with_columns(
+        timing=pl.when(known).then(
+            (pl.col("first_buy_at").rank("min").over("mint") - 1) / (buyers - 1)),
+        launch_buy=pl.when(known & pl.col("first_buy_slot").is_not_null())
+        .then((pl.col("first_buy_slot") - launch) <= config.bot_launch_slots),
     )
 
 
@@ -98,12 +86,9 @@ def closed_trades(
     swaps = swaps.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") <= now))
     if wallets is not None:
         swaps = swaps.filter(pl.col("wallet").is_in(pl.Series(wallets, dtype=pl.String).implode()))
-    coded, wallet_ids, mint_ids = _encode(swaps)
     return (
-        token_trades(coded).filter(pl.col("closed"))
-        .join(wallet_ids, left_on="wallet", right_on="wid")
-        .join(mint_ids, left_on="mint", right_on="mid")
-        .select(wallet="wallet_right", mint="mint_right", closed_at="last_sell_at",
+        token_trades(_encode(swaps)).filter(pl.col("closed"))
+        .select(pl.col("wallet", "mint").cast(pl.String), closed_at="last_sell_at",
                 realized_pnl="realized_pnl", win=pl.col("realized_pnl") > 0)
     )
 
@@ -122,16 +107,14 @@ def compute_profiles(
     """
     since = now - timedelta(days=config.window_days)
     swaps = swaps.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") <= now))
-    coded, wallet_ids, _ = _encode(swaps)
+    coded = _encode(swaps)
+    mine = coded
+    # Every stored wallet's token-trades: its first buys rank the tracked wallets' timing.
+    trades = _with_timing(token_trades(coded), config)
     if wallets is not None:
         wanted = pl.Series(list(wallets), dtype=pl.String).implode()
-        keep = wallet_ids.filter(pl.col("wallet").is_in(wanted))
-    else:
-        keep = wallet_ids
-    timing = _per_token_timing(coded, config)
-    mine = coded.filter(pl.col("wallet").is_in(keep["wid"].implode()))
-
-    trades = token_trades(mine).join(timing, on=["wallet", "mint"], how="left")
+        mine = coded.filter(pl.col("wallet").cast(pl.String).is_in(wanted))
+        trades = trades.filter(pl.col("wallet").cast(pl.String).is_in(wanted))
     closed = trades.filter(pl.col("closed"))
     day = pl.col("last_sell_at").dt.truncate("1d")
     daily = closed.group_by("wallet", day.alias("day")).agg(pnl=pl.col("realized_pnl").sum())
@@ -176,8 +159,7 @@ def compute_profiles(
     out = (
         per_swap.join(per_trade, on="wallet", how="left")
         .join(consistency, on="wallet", how="left")
-        .join(keep, left_on="wallet", right_on="wid")
-        .drop("wallet").rename({"wallet_right": "wallet"})
+        .with_columns(pl.col("wallet").cast(pl.String))
         .with_columns(
             pl.col("closed_trades", "wins", "losses", "tokens_traded").fill_null(0),
             pl.col("realized_pnl_sol", "invested_sol", "cost_sold").fill_null(0.0),
