@@ -4,12 +4,13 @@ Written for a market where most wallets lose, a few have a modest, persistent ed
 small losses, and a few get lucky on two or three trades. With n closed token-trades, w wins,
 realized PnL P (SOL, after fees) on a cost basis C (SOL), and the config's priors:
 
-    edge       = clip(((w + a·p0) / (n + a) − p0) / (1 − p0), 0, 1)
-                 win rate shrunk toward the crowd's base rate p0 (0.35) with a pseudo-trades,
-                 rescaled so "no better than the crowd" is 0 and "always wins" is 1
-    roi_term   = clip(r / (|r| + 0.5), 0, 1)   with r = P / (C + c0)
+    edge       = clip(((w + a·p0) / (n + a) − p0) / 0.30, 0, 1)
+                 win rate shrunk toward the crowd's base rate p0 (0.35) with a (8) pseudo-
+                 trades, rescaled so "no better than the crowd" is 0 and a shrunk win rate
+                 30 points above it (0.65) is full marks
+    roi_term   = clip(r / (|r| + 0.2), 0, 1)   with r = P / (C + c0)
                  return on capital, shrunk by a pseudo cost basis c0 (5 SOL) so a 0.2 SOL
-                 lucky flip cannot look like a 100 % ROI; saturates smoothly (r = 0.5 → 0.5)
+                 lucky flip cannot look like a 100 % ROI; saturates smoothly (r = 0.2 → 0.5)
     timing     = 1 − timing percentile (0.5 when unknown): how early it buys
     confidence = n / (n + k)   (k = 5): few trades → little weight, whatever they show
 
@@ -26,7 +27,8 @@ import polars as pl
 from walltrack.models.config import ProfilingConfig
 
 EDGE_WEIGHT, ROI_WEIGHT, TIMING_WEIGHT = 0.40, 0.40, 0.20
-ROI_HALF = 0.5  # the shrunk ROI at which the ROI term is one half
+FULL_EDGE = 0.30  # shrunk win rate this far above the base rate → edge term 1
+ROI_HALF = 0.2  # the shrunk ROI at which the ROI term is one half
 
 
 def score_expr(config: ProfilingConfig) -> pl.Expr:
@@ -34,7 +36,7 @@ def score_expr(config: ProfilingConfig) -> pl.Expr:
     is_bot."""
     n = pl.col("closed_trades").cast(pl.Float64)
     p0, a = config.score_base_win_rate, config.score_prior_trades
-    edge = (((pl.col("wins") + a * p0) / (n + a) - p0) / (1 - p0)).clip(0.0, 1.0)
+    edge = (((pl.col("wins") + a * p0) / (n + a) - p0) / FULL_EDGE).clip(0.0, 1.0)
     r = pl.col("realized_pnl_sol") / (pl.col("cost_sold") + config.score_prior_cost_sol)
     roi_term = (r / (r.abs() + ROI_HALF)).clip(0.0, 1.0)
     timing = (1 - pl.col("timing_percentile")).fill_null(0.5).fill_nan(0.5)
