@@ -9,8 +9,7 @@ The clustering graph (docs/clusters.md):
 Louvain per connected component (networkx, seeded with ``config.seed``, nodes and edges
 inserted in sorted order so the result is deterministic). A community becomes a cluster
 when at least ``min_cluster_size`` of its wallets have a ``SYNCED_BUY`` edge inside it (the
-*core*: a
-funding star alone is not a cluster — retail gets funded by peers too). A non-core wallet
+*core*: a funding star alone is not a cluster — retail gets funded by peers too). A non-core wallet
 stays as ``funder`` when it funded at least two core wallets; other non-core wallets are
 dropped. Leader: the core wallet that bought first most often in the cluster's synced buys
 (sum of its ``src_first``/``dst_first`` over in-cluster SYNCED_BUY edges); ties → the wallet
