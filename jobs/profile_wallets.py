@@ -1,13 +1,15 @@
 """Profile every tracked wallet, then apply decay and the watchlist rule.
 
-    python jobs/profile_wallets.py
+    python jobs/profile_wallets.py [--data-clock]
 
-Runs on what the store already holds (discovery and history collection fill it); uses the
-wall clock as "now".
+Runs on what the store already holds (discovery and history collection fill it). "Now" is
+the wall clock; ``--data-clock`` takes the newest stored swap instead (a simulated market
+lives in the past, so the wall clock would call every wallet dormant).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from walltrack.errors import WallTrackError
@@ -22,16 +24,23 @@ from walltrack.store.repositories import ConfigRepository
 JOB = "profile_wallets"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     # Imported here so the scheduler can import this module cheaply.
     from walltrack.intel.pipeline import run_analysis
+    from walltrack.intel.profiling import latest_swap_at
+
+    parser = argparse.ArgumentParser(description="profile wallets, then decay and watchlist")
+    parser.add_argument("--data-clock", action="store_true",
+                        help="now = the newest stored swap (simulated markets)")
+    args = parser.parse_args([] if argv is None and __name__ != "__main__" else argv)
 
     try:
         settings = load_settings()
         configure_from_settings(settings)
         with open_database(settings) as db, recorded_job(db, JOB) as stats:
             config = ConfigRepository(db).load()
-            result = run_analysis(db, config, now=utcnow(), progress=log_progress(JOB))
+            now = (latest_swap_at(db) if args.data_clock else None) or utcnow()
+            result = run_analysis(db, config, now=now, progress=log_progress(JOB))
             stats.update(result)
             profile, decay, watch = result["profile"], result["decay"], result["watchlist"]
             print(f"profiled {profile['wallets']} wallets from {profile['swaps']} swaps "

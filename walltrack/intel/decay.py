@@ -19,7 +19,7 @@ closed trade); the evaluation uses it to tell *when* a fading wallet would have 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from psycopg.types.json import Jsonb
@@ -64,7 +64,7 @@ def decide_statuses(
 ) -> pl.DataFrame:
     """wallets (wallet, status, last_activity_at) + closed trades → new status and reason."""
     last = decay_timeline(trades, config).group_by("wallet").agg(pl.all().last())
-    cutoff = now - timedelta(days=config.dormant_days)
+    cutoff = now.astimezone(UTC) - timedelta(days=config.dormant_days)
     joined = wallets.join(last.select("wallet", "trade_no", "rolling_win_rate", "loss_streak",
                                       pl.col("status").alias("trade_status")),
                           on="wallet", how="left")

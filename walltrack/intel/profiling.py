@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from psycopg import sql
@@ -82,6 +82,7 @@ def closed_trades(
     swaps: pl.DataFrame, *, window_days: int, now: datetime, wallets: list[str] | None = None
 ) -> pl.DataFrame:
     """Closed token-trades (wallet, mint, closed_at, realized_pnl, win) in the window."""
+    now = now.astimezone(UTC)  # one tz object: polars compares time zones by name
     since = now - timedelta(days=window_days)
     swaps = swaps.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") <= now))
     if wallets is not None:
@@ -105,6 +106,7 @@ def compute_profiles(
     ``swaps`` holds every known swap in the window (other wallets' swaps on the same tokens
     feed the timing percentile and the launch slot); ``wallets`` limits the output rows.
     """
+    now = now.astimezone(UTC)  # one tz object: polars compares time zones by name
     since = now - timedelta(days=config.window_days)
     swaps = swaps.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") <= now))
     coded = _encode(swaps)
@@ -225,6 +227,13 @@ class ProfilingReport:
 def load_window(db: Database, config: ProfilingConfig, *, now: datetime) -> pl.DataFrame:
     """Every stored swap of the profiling window (COPY out)."""
     return SwapRepository(db).frame_since(now - timedelta(days=config.window_days))
+
+
+def latest_swap_at(db: Database) -> datetime | None:
+    """The newest stored swap's time: "now" for a simulated market living in the past."""
+    with db.connection() as conn:
+        row = conn.execute("SELECT max(timestamp) FROM swaps").fetchone()
+    return row[0].astimezone(UTC) if row and row[0] else None
 
 
 def tracked_wallets(db: Database) -> list[str]:

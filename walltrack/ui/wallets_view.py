@@ -11,6 +11,7 @@ import polars as pl
 
 from walltrack.intel.blacklist import clear_blacklist, set_blacklisted
 from walltrack.intel.pipeline import run_analysis
+from walltrack.intel.profiling import latest_swap_at
 from walltrack.intel.watchlist import set_watchlist_override
 from walltrack.models import WatchlistOverride, utcnow
 from walltrack.store import Database
@@ -117,8 +118,7 @@ def reprofile(db: Database, *, now: datetime | None = None) -> dict[str, dict[st
     return run_analysis(db, ConfigRepository(db).load(), now=now or utcnow())
 
 
+
 def data_clock(db: Database) -> datetime | None:
     """The newest stored swap's time: "now" for a simulated market living in the past."""
-    with db.connection() as conn:
-        row = conn.execute("SELECT max(timestamp) FROM swaps").fetchone()
-    return row[0] if row else None
+    return latest_swap_at(db)
