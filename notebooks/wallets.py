@@ -27,7 +27,8 @@ def _(mo):
 @app.cell
 def _(mo):
     get_version, set_version = mo.state(0)
-    return get_version, set_version
+    get_message, set_message = mo.state("")
+    return get_message, get_version, set_message, set_version
 
 
 @app.cell
@@ -86,8 +87,8 @@ def _(chosen, mo):
 
 
 @app.cell
-def _(blacklist_btn, chosen, db, mo, reason, reprofile_btn, set_version, sim_clock,
-      unblacklist_btn, watch_add, watch_auto, watch_remove, wv):
+def _(blacklist_btn, chosen, db, reason, reprofile_btn, set_message, set_version,
+      sim_clock, unblacklist_btn, watch_add, watch_auto, watch_remove, wv):
     done = None
     if blacklist_btn.value:
         wv.blacklist(db, chosen, reason.value)
@@ -103,8 +104,15 @@ def _(blacklist_btn, chosen, db, mo, reason, reprofile_btn, set_version, sim_clo
         result = wv.reprofile(db, now=wv.data_clock(db) if sim_clock.value else None)
         done = f"Re-profiled {result['profile']['wallets']} wallets."
     if done:
+        set_message(done)  # kept across the re-run the refresh below causes
         set_version(lambda v: v + 1)
-    mo.callout(mo.md(done), kind="success") if done else None
+    return
+
+
+@app.cell
+def _(get_message, mo):
+    message = get_message()
+    mo.callout(mo.md(message), kind="success") if message else None
     return
 
 
