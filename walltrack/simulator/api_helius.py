@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import threading
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -26,29 +27,38 @@ class RenderCache:
     def __init__(self, size: int = 200_000) -> None:
         self.size = size
         self._items: OrderedDict[str | int, bytes] = OrderedDict()
+        # Sync endpoints run in a thread pool: eviction must not race a reader.
+        self._lock = threading.Lock()
 
     def get(self, row: dict[str, Any]) -> bytes:
         sig = row["signature"]
-        hit = self._items.get(sig)
+        with self._lock:
+            hit = self._items.get(sig)
         if hit is None:
             hit = self.put(sig, row)
         return hit
 
     def put(self, key: str | int, row: dict[str, Any]) -> bytes:
         body = orjson.dumps(render.enhanced(row))
-        self._items[key] = body
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = body
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
         return body
 
     def page(self, state: MarketState, refs: list[int | dict[str, Any]]) -> bytes:
         """A page of generated rows (by chain position: cached without a row fetch) and
         live rows (never cached: their state can still change)."""
-        missing = [r for r in refs if isinstance(r, int) and r not in self._items]
+        with self._lock:
+            bodies: dict[int, bytes] = {
+                r: self._items[r] for r in refs if isinstance(r, int) and r in self._items
+            }
+        missing = [r for r in refs if isinstance(r, int) and r not in bodies]
+        # Kept locally: rendering this page may evict its own earlier entries from the cache.
         for seq, row in zip(missing, state.rows_at(missing), strict=True):
-            self.put(seq, row)
+            bodies[seq] = self.put(seq, row)
         parts = [
-            self._items[r] if isinstance(r, int) else orjson.dumps(render.enhanced(r)) for r in refs
+            bodies[r] if isinstance(r, int) else orjson.dumps(render.enhanced(r)) for r in refs
         ]
         return b"[" + b",".join(parts) + b"]"
 
