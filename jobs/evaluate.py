@@ -27,10 +27,10 @@ from walltrack.clients.base import ClientPolicy
 from walltrack.errors import WallTrackError
 from walltrack.intel.evaluation import evaluate_against_truth, replay_research
 from walltrack.intel.market_clock import simulator_now
-from walltrack.intel.sim_serving import serving
 from walltrack.logging import configure_logging
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams, generate_market
+from walltrack.simulator.background import serving
 from walltrack.store import open_database
 
 # The local simulator has no rate limits: don't wait on the real APIs' throttles.

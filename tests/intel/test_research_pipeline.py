@@ -15,10 +15,10 @@ import pytest
 from walltrack.clients.base import ClientPolicy
 from walltrack.intel.evaluation import evaluate_against_truth, replay_research
 from walltrack.intel.market_clock import simulator_now
-from walltrack.intel.sim_serving import serving
 from walltrack.models import JobOutcome
 from walltrack.settings import Settings
 from walltrack.simulator import PRESETS, generate_market
+from walltrack.simulator.background import serving
 from walltrack.store import Database
 from walltrack.store.repositories import JobRunRepository, WalletMetricsRepository
 

@@ -1,7 +1,7 @@
 """Accuracy of the research pipeline against the simulator's ground truth.
 
 Reads what the pipeline stored (wallets, their scores after decay, their swaps) and compares
-it with ``market.truth_wallets``. Metrics (the lead adds cluster metrics here later):
+it with ``market.truth_wallets``. Metrics:
 
 - ``top50_smart_precision``: share of the 50 best-scored wallets that are informed/insider;
 - ``top50_bot_share``, ``lucky_retail_in_top50``, ``top50_archetypes``;
@@ -9,7 +9,9 @@ it with ``market.truth_wallets``. Metrics (the lead adds cluster metrics here la
   fade day, the share that the decay rules put in ``flagged`` or ``downgraded`` within their
   first 20 closed trades after that day (replayed trade by trade with ``decay_timeline``);
 - discovery and bot-flag figures for context (how many of each archetype were found,
-  bots flagged, watchlist precision).
+  bots flagged, watchlist precision);
+- the cluster metrics of ``walltrack.intel.cluster_eval.cluster_accuracy``:
+  ``cluster_pairwise_f1``, ``leader_accuracy``, ``exchange_merges`` (definitions there).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import httpx
 import polars as pl
 from psycopg import sql
 
+from walltrack.intel.cluster_eval import cluster_accuracy
 from walltrack.intel.decay import decay_timeline
 from walltrack.intel.pipeline import ResearchReport, run_discovery, run_research
 from walltrack.intel.profiling import closed_trades
@@ -141,4 +144,5 @@ def evaluate_against_truth(db: Database, market: Market) -> dict[str, Any]:
         "watchlist_size": watch.height,
         "watchlist_smart_precision": round(watch.filter(smart).height / watch.height, 4)
         if watch.height else None,
+        **cluster_accuracy(db, market.truth_wallets),
     }

@@ -8,7 +8,6 @@ simulator's clock when run against it).
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from walltrack.clients.dexscreener import DexScreenerClient
 from walltrack.clients.helius import HeliusClient
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.intel.blacklist import blacklisted_wallets
+from walltrack.intel.clusters import build_clusters
 from walltrack.intel.decay import apply_decay
 from walltrack.intel.profiling import load_window, profile_wallets, tracked_wallets
 from walltrack.intel.surveillance import refresh_tokens
@@ -51,17 +51,6 @@ def _dump(report: Any) -> dict[str, Any]:
     if hasattr(report, "as_dict"):
         return report.as_dict()
     return {"value": report}
-
-
-def _cluster_builder() -> Any | None:
-    """``walltrack.intel.clusters.build_clusters`` when that module exists (issue 6)."""
-    try:
-        module = importlib.import_module("walltrack.intel.clusters")
-    except ModuleNotFoundError as exc:
-        if exc.name != "walltrack.intel.clusters":
-            raise
-        return None
-    return getattr(module, "build_clusters", None)
 
 
 async def run_discovery(
@@ -100,7 +89,7 @@ async def run_research(
     client_options: dict[str, Any] | None = None,
 ) -> ResearchReport:
     """discover tokens → refresh → discover wallets → wallet histories → funding → profile →
-    decay → watchlist → clusters (when ``walltrack.intel.clusters`` exists).
+    decay → watchlist → clusters.
 
     ``client_options`` go to every client's ``from_settings`` (e.g. a faster ``policy``
     against the local simulator).
@@ -135,9 +124,9 @@ async def run_research(
 
     report.stages.update(run_analysis(db, config, now=now, progress=progress))
     report.seconds["analysis"] = report.stages["analysis"]["seconds"]
-    if include_clusters and (build := _cluster_builder()) is not None:
+    if include_clusters:
         started = time.perf_counter()
-        report.stages["build_clusters"] = _dump(build(db, config.clusters, now=now))
+        report.stages["build_clusters"] = _dump(build_clusters(db, config.clusters, now=now))
         report.seconds["build_clusters"] = round(time.perf_counter() - started, 3)
     log.info("research_done", seconds=report.seconds)
     return report
