@@ -8,27 +8,45 @@ import sys
 from pathlib import Path
 
 from tests.harness.processes import REPO_ROOT
+from walltrack.store.migrations import available_migrations
+
+LATEST = max(m.version for m in available_migrations())
+SMALL = ["--wallets", "600", "--tokens", "40", "--days", "5", "--clusters", "4"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "walltrack", *args], cwd=REPO_ROOT,
                           env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=180)
+                          timeout=300)
 
 
-def test_main_job_starts_the_embedded_store_and_prints_its_status(tmp_path: Path) -> None:
+def test_main_job_runs_the_research_pipeline_on_the_embedded_store(tmp_path: Path) -> None:
     env = {"WALLTRACK_DATA_DIR": str(tmp_path / "data"), "WALLTRACK_LOG_FORMAT": "json"}
-    first = _run(["run"], env)
-    assert first.returncode == 0, first.stderr[-2000:]
-    assert "mode            embedded" in first.stdout
-    assert "schema version  1" in first.stdout
-    assert "config sections 11" in first.stdout
+    first = _run(["run", *SMALL], env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = first.stdout
+    assert "mode            embedded" in out
+    assert f"schema version  {LATEST}" in out
+    assert "config sections 11" in out
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
-    # Again on the same data: nothing migrated twice, same answer.
+    assert "Simulated market: seed 7, 600 wallets" in out
+    assert "Top wallets" in out and "Clusters found:" in out
+    for metric in ("top50_smart_precision", "cluster_pairwise_f1", "exchange_merges"):
+        assert metric in out
+    assert "marimo run notebooks/wallets.py" in out
+    # The store kept the research: the status command sees it, nothing migrated twice.
     second = _run(["status"], env)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert "schema version  1" in second.stdout
+    swaps_line = next(line for line in second.stdout.splitlines() if " swaps " in f" {line} ")
+    assert int(swaps_line.split()[-1].replace(",", "")) > 0
     assert "store_migration_applied" not in second.stderr
+    # Another market on the same store is refused, with the fix named; --fresh starts over.
+    other = _run(["run", *SMALL, "--seed", "8"], env)
+    assert other.returncode == 2
+    assert "--fresh" in other.stderr and "Traceback" not in other.stderr
+    fresh = _run(["run", *SMALL, "--seed", "8", "--fresh"], env)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert "Simulated market: seed 8" in fresh.stdout
 
 
 def test_a_bad_setting_stops_the_main_job_with_a_clear_message(tmp_path: Path) -> None:

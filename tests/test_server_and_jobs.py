@@ -11,7 +11,10 @@ import httpx
 from tests.harness.processes import REPO_ROOT, run_server
 from walltrack.models import JobOutcome
 from walltrack.store import Database
+from walltrack.store.migrations import available_migrations
 from walltrack.store.repositories import JobRunRepository
+
+LATEST = max(m.version for m in available_migrations())
 
 
 def test_server_answers_health_and_status_with_json(db: Database, db_url: str) -> None:
@@ -19,7 +22,7 @@ def test_server_answers_health_and_status_with_json(db: Database, db_url: str) -
                     env={"WALLTRACK_DATABASE_URL": db_url}) as srv:
         health = httpx.get(srv.url + "/health")
         assert health.status_code == 200
-        assert health.json() == {"ok": True, "store": "hosted", "schema_version": 1}
+        assert health.json() == {"ok": True, "store": "hosted", "schema_version": LATEST}
         status = httpx.get(srv.url + "/api/status").json()
         assert status["row_counts"]["swaps"] == 0
         assert status["config_sections"] == 11
@@ -33,10 +36,10 @@ def test_job_script_records_its_run(db: Database, db_url: str) -> None:
                             env={**os.environ, "WALLTRACK_DATABASE_URL": db_url},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "schema version 1" in result.stdout
+    assert f"schema version {LATEST}" in result.stdout
     runs = JobRunRepository(db).last_runs()
     assert [(r.job, r.outcome) for r in runs] == [("migrate", JobOutcome.succeeded)]
-    assert runs[0].stats["schema_version"] == 1
+    assert runs[0].stats["schema_version"] == LATEST
     assert runs[0].finished_at is not None
 
 

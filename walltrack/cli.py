@@ -1,9 +1,10 @@
 """``python -m walltrack``: the main job and small operator commands.
 
 ``run`` is what the README's main command calls: it starts the embedded store (or connects
-to the hosted one), applies migrations, seeds the config and prints a status summary.
-Later stages (simulator → discovery → profiling → clusters) are added to ``run`` as they
-land.
+to the hosted one), applies migrations, seeds the config, prints the store's status, then
+runs the whole research pipeline on a simulated market served over HTTP on 127.0.0.1
+(token discovery → surveillance → wallet discovery → histories → funding → profiling →
+decay → watchlist → clusters) and prints a summary with the accuracy against the truth.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import argparse
 import sys
 import time
 
+from walltrack.demo import DemoResult, run_simulated_research
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings, get_logger
+from walltrack.progress import Progress
 from walltrack.settings import load_settings
+from walltrack.simulator import SimParams
 from walltrack.store import open_database, store_status
 
 log = get_logger(__name__)
@@ -46,6 +50,49 @@ def cmd_status(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage_printer() -> Progress:
+    """Progress for a terminal: a line per stage every few seconds and when it finishes."""
+    last: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        finished = total > 0 and done >= total
+        if finished or now - last.get(stage, 0.0) >= 5.0:
+            last[stage] = now
+            share = f" ({100 * done / total:.0f} %)" if total else ""
+            print(f"  … {stage}: {done:,}/{total:,}{share}" if total
+                  else f"  … {stage}: {done:,}", flush=True)
+
+    return report
+
+
+def _print_research(result: DemoResult) -> None:
+    acc, counts = result.accuracy, result.counts
+    p = result.params
+    print(f"\nSimulated market: seed {p['seed']}, {p['wallets']:,} wallets, "
+          f"{p['tokens']:,} tokens, {p['days']} days, {p['clusters']} planted clusters")
+    print("Research (" + ", ".join(f"{k} {v:.0f} s" for k, v in result.stage_seconds.items())
+          + f"; {result.seconds:.0f} s in all)")
+    print("  " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
+    print("\nTop wallets (score after decay; archetype from the simulator's truth):")
+    print(f"  {'wallet':<44} {'score':>5} {'trades':>6} {'win %':>5} {'PnL SOL':>8} "
+          f"{'status':<10} {'truth':<12} cluster")
+    for w in result.top_wallets:
+        print(f"  {w['wallet']:<44} {w['score']:>5.2f} {w['closed_trades']:>6} "
+              f"{100 * w['win_rate']:>5.0f} {w['realized_pnl_sol']:>8.2f} {w['status']:<10} "
+              f"{(w.get('archetype') or '?'):<12} {w['cluster_id'] or ''}")
+    print(f"\nClusters found: {counts['clusters']}")
+    for c in result.clusters:
+        score = f"{c['mean_score']:.2f}" if c["mean_score"] is not None else "  – "
+        print(f"  {c['id']}  size {c['size']:>2}  leader {c['leader']}  mean score {score}"
+              f"  shared tokens {c['shared_tokens']}")
+    print("\nAccuracy against the simulator's truth:")
+    for key in ("top50_smart_precision", "top50_bot_share", "lucky_retail_in_top50",
+                "fading_detected_share", "cluster_pairwise_f1", "leader_accuracy",
+                "exchange_merges"):
+        print(f"  {key:<24} {acc.get(key)}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_from_settings(settings)
@@ -53,7 +100,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with open_database(settings) as db:
         _print_status(store_status(db), time.perf_counter() - started)
-    print("\nNext: open the dashboard with  .venv/bin/marimo run notebooks/dashboard.py")
+        params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
+                           days=args.days, clusters=args.clusters)
+        print(f"\nRunning the research pipeline on a simulated market (seed {args.seed}) "
+              "over HTTP on 127.0.0.1 …", flush=True)
+        result = run_simulated_research(settings, db, params, fresh=args.fresh,
+                                        progress=_stage_printer())
+        _print_research(result)
+    print("\nOpen the notebooks (they read the same store):")
+    for name in ("dashboard", "discovery", "wallets", "clusters"):
+        print(f"  .venv/bin/marimo run notebooks/{name}.py")
     log.info("main_finished", seconds=round(time.perf_counter() - started, 3))
     return 0
 
@@ -61,10 +117,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="walltrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="the main job on the current settings (default)")
+    run = sub.add_parser("run", help="the research pipeline on a simulated market (default)")
+    defaults = SimParams()
+    run.add_argument("--seed", type=int, default=defaults.seed)
+    run.add_argument("--wallets", type=int, default=defaults.wallets)
+    run.add_argument("--tokens", type=int, default=defaults.tokens)
+    run.add_argument("--days", type=int, default=defaults.days)
+    run.add_argument("--clusters", type=int, default=defaults.clusters)
+    run.add_argument("--fresh", action="store_true",
+                     help="empty the research tables first (needed to switch markets)")
     sub.add_parser("status", help="print the store's status")
     args = parser.parse_args(argv)
-    handlers = {"run": cmd_run, "status": cmd_status, None: cmd_run}
+    handlers = {"run": cmd_run, "status": cmd_status}
+    if args.command is None:  # bare `python -m walltrack` = `run` with its defaults
+        args = parser.parse_args(["run", *(argv or [])])
     try:
         return handlers[args.command](args)
     except WallTrackError as exc:

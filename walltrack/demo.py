@@ -1,0 +1,156 @@
+"""The README's main command: the whole research pipeline on a simulated market.
+
+No account and no key: a seeded market (``walltrack.simulator``) is served on 127.0.0.1 in
+the real APIs' formats and WallTrack's own clients talk to it over HTTP, exactly as they
+would talk to Helius, DexScreener, Jupiter and an RPC node. Discovery runs as the scheduler
+would run it — once per simulated day, the simulator's clock moved forward in between — then
+at the window's end: wallet histories → funding → profiling → decay → watchlist → clusters.
+The store (embedded by default) keeps the result, so the notebooks show it afterwards.
+
+A store holds the research of one simulated market: running another seed (or size) on it
+needs ``fresh=True``, which empties the research tables first (config edits are kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel
+
+from walltrack.clients.base import ClientPolicy
+from walltrack.errors import ConfigurationError
+from walltrack.intel.evaluation import evaluate_against_truth, replay_research
+from walltrack.intel.market_clock import simulator_now
+from walltrack.progress import Progress
+from walltrack.settings import Settings
+from walltrack.simulator import SimParams, generate_market
+from walltrack.simulator.background import serving
+from walltrack.store import Database
+
+# The local simulator has no rate limits: the real APIs' throttles would only add waiting.
+SIMULATOR_POLICY = ClientPolicy(rate_per_second=1000.0, burst=100)
+MARKET_KEY = "simulator_market"  # a row of `config` naming the market the research is from
+RESEARCH_TABLES = (
+    "token_snapshots", "tokens", "swaps", "funding_transfers", "wallet_origins",
+    "wallet_metrics", "decay_events", "wallet_edges", "cluster_members", "clusters", "wallets",
+    "history_cursors",
+)
+
+
+class DemoResult(BaseModel):
+    params: dict[str, Any]
+    accuracy: dict[str, Any]
+    stage_seconds: dict[str, float]
+    seconds: float
+    top_wallets: list[dict[str, Any]]
+    clusters: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+def top_wallets(db: Database, truth: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
+    """The best-scored wallets (after decay) with their profile and, from the simulator's
+    truth, what they really are."""
+    with db.connection() as conn:
+        rows = conn.execute(
+            """SELECT w.address AS wallet, w.score, w.status, w.on_watchlist, w.cluster_id,
+                      m.closed_trades, m.win_rate, m.realized_pnl_sol
+               FROM wallets w JOIN wallet_metrics m ON m.wallet = w.address
+               WHERE w.status <> 'blacklisted' AND w.score IS NOT NULL
+               ORDER BY w.score DESC, w.address LIMIT %s""",
+            (limit,),
+        ).fetchall()
+    cols = ["wallet", "score", "status", "on_watchlist", "cluster_id", "closed_trades",
+            "win_rate", "realized_pnl_sol"]
+    if not rows:
+        return []
+    frame = pl.DataFrame(rows, schema=cols, orient="row").join(
+        truth.select("wallet", "archetype"), on="wallet", how="left")
+    return frame.to_dicts()
+
+
+def cluster_list(db: Database, limit: int = 8) -> list[dict[str, Any]]:
+    with db.connection() as conn:
+        rows = conn.execute(
+            "SELECT id, size, leader, mean_score, jsonb_array_length(shared_tokens) "
+            "FROM clusters ORDER BY size DESC, id LIMIT %s", (limit,)).fetchall()
+    return [dict(zip(["id", "size", "leader", "mean_score", "shared_tokens"], r, strict=True))
+            for r in rows]
+
+
+def research_counts(db: Database) -> dict[str, int]:
+    queries = {
+        "tokens": "SELECT count(*) FROM tokens",
+        "swaps": "SELECT count(*) FROM swaps",
+        "funding_transfers": "SELECT count(*) FROM funding_transfers",
+        "wallets": "SELECT count(*) FROM wallets",
+        "profiled": "SELECT count(*) FROM wallet_metrics WHERE closed_trades > 0",
+        "bots_flagged": "SELECT count(*) FROM wallets WHERE is_bot",
+        "watchlist": "SELECT count(*) FROM wallets WHERE on_watchlist",
+        "clusters": "SELECT count(*) FROM clusters",
+    }
+    with db.connection() as conn:
+        return {k: int(conn.execute(q).fetchone()[0]) for k, q in queries.items()}
+
+
+def _stored_market(db: Database) -> dict[str, Any] | None:
+    with db.connection() as conn:
+        row = conn.execute("SELECT value FROM config WHERE key = %s", (MARKET_KEY,)).fetchone()
+    return row[0] if row else None
+
+
+def prepare_store(db: Database, params: SimParams, *, fresh: bool) -> None:
+    """Refuse to mix two markets' research in one store; empty it when asked to."""
+    wanted = params.model_dump(mode="json")
+    stored = _stored_market(db)
+    if stored is not None and stored != wanted and not fresh:
+        raise ConfigurationError(
+            f"this store holds research on another simulated market (seed {stored.get('seed')},"
+            f" {stored.get('wallets')} wallets)",
+            hint="add --fresh to empty the research tables first, or point "
+            "WALLTRACK_DATABASE_URL / WALLTRACK_DATA_DIR at another store",
+        )
+    with db.connection() as conn:
+        if fresh:
+            conn.execute("TRUNCATE " + ", ".join(RESEARCH_TABLES))
+        conn.execute(
+            "INSERT INTO config (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (MARKET_KEY, Jsonb(wanted)),
+        )
+
+
+def run_simulated_research(
+    settings: Settings,
+    db: Database,
+    params: SimParams,
+    *,
+    step: timedelta = timedelta(hours=24),
+    fresh: bool = False,
+    progress: Progress | None = None,
+) -> DemoResult:
+    started = time.perf_counter()
+    prepare_store(db, params, fresh=fresh)
+    market = generate_market(params)
+    end = params.start + timedelta(days=params.days)
+    with serving(market, start_at=step.total_seconds()) as url:
+        # Validated again (not model_copy): URLs and the key become their proper types.
+        sim_settings = Settings.model_validate({
+            **settings.model_dump(), "helius_api_url": url, "dexscreener_url": url,
+            "jupiter_url": url, "solana_rpc_urls": [f"{url}/rpc"],
+            "helius_api_key": "simulator",
+        })
+        now = asyncio.run(simulator_now(url))
+        report = asyncio.run(replay_research(
+            sim_settings, db, url, now=now, end=end, step=step,
+            client_options={"policy": SIMULATOR_POLICY}, progress=progress))
+    accuracy = evaluate_against_truth(db, market)
+    return DemoResult(params=params.model_dump(mode="json"), accuracy=accuracy,
+                      stage_seconds=report.seconds,
+                      seconds=round(time.perf_counter() - started, 2),
+                      top_wallets=top_wallets(db, market.truth_wallets),
+                      clusters=cluster_list(db), counts=research_counts(db))
