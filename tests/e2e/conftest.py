@@ -13,8 +13,10 @@ from tests.harness.browser import CHROMIUM_ARGS, chromium_path
 from tests.harness.processes import REPO_ROOT, ServerProcess, run_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running in the
+    # main thread while it lives, which would break every later test that calls asyncio.run.
     with sync_playwright() as pw:
         instance = pw.chromium.launch(
             executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
