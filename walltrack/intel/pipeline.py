@@ -21,8 +21,10 @@ from walltrack.intel.blacklist import blacklisted_wallets
 from walltrack.intel.clusters import build_clusters
 from walltrack.intel.decay import apply_decay
 from walltrack.intel.profiling import load_window, profile_wallets, tracked_wallets
+from walltrack.intel.sibling_discovery import discover_siblings
 from walltrack.intel.surveillance import refresh_tokens
 from walltrack.intel.token_discovery import discover_tokens
+from walltrack.intel.token_expansion import register_wallet_tokens
 from walltrack.intel.wallet_discovery import (
     collect_funding,
     collect_wallet_histories,
@@ -79,6 +81,52 @@ async def run_discovery(
             "discover_wallets": _dump(wallets)}
 
 
+def _wallets_to_collect(db: Database) -> list[str]:
+    # Blacklisted wallets are excluded from everything downstream, collection included.
+    banned = blacklisted_wallets(db)
+    return [w for w in tracked_wallets(db) if w not in banned]
+
+
+def _timed(report: ResearchReport, key: str, started: float) -> None:
+    report.seconds[key] = round(report.seconds.get(key, 0.0) + time.perf_counter() - started, 3)
+
+
+async def _collect(
+    helius: HeliusClient, rpc: SolanaRpcClient, db: Database, config: DynamicConfig,
+    report: ResearchReport, *, now: datetime, progress: Progress,
+) -> None:
+    """Funding → siblings → histories for every tracked wallet not collected yet.
+
+    Funding first: a tracked wallet's private funder names its siblings, which then go
+    through the same collection as every other tracked wallet. Cursors make a second call
+    fetch only what is new.
+    """
+    started = time.perf_counter()
+    wd = config.wallet_discovery
+    funding = await collect_funding(helius, db, _wallets_to_collect(db), rpc=rpc,
+                                    progress=progress, config=wd)
+    if wd.siblings:
+        siblings = await discover_siblings(helius, db, wd, config.clusters, now=now,
+                                           progress=progress)
+        report.stages.setdefault("discover_siblings", {})
+        for key, value in _dump(siblings).items():
+            previous = report.stages["discover_siblings"].get(key, 0)
+            report.stages["discover_siblings"][key] = (
+                previous + value if isinstance(value, int | float) else value)
+        funding += await collect_funding(helius, db, _wallets_to_collect(db), rpc=rpc,
+                                         progress=progress, config=wd)
+    stage = report.stages.setdefault("collect_funding", {"transfers_stored": 0})
+    stage["transfers_stored"] += funding
+    _timed(report, "collect_funding", started)
+    started = time.perf_counter()
+    since = now - timedelta(days=config.profiling.window_days)
+    histories = await collect_wallet_histories(helius, db, _wallets_to_collect(db),
+                                               since=since, progress=progress, config=wd)
+    stage = report.stages.setdefault("collect_wallet_histories", {"swaps_stored": 0})
+    stage["swaps_stored"] += histories
+    _timed(report, "collect_wallet_histories", started)
+
+
 async def run_research(
     settings: Settings,
     db: Database,
@@ -88,8 +136,10 @@ async def run_research(
     include_clusters: bool = True,
     client_options: dict[str, Any] | None = None,
 ) -> ResearchReport:
-    """discover tokens → refresh → discover wallets → wallet histories → funding → profile →
-    decay → watchlist → clusters.
+    """discover tokens → refresh → discover wallets → funding → siblings (the other wallets
+    of their private funders) → wallet histories → profile → [tokens bought by the tracked
+    wallets → their early profitable buyers → funding → siblings → histories → profile]
+    → decay → watchlist → clusters.
 
     ``client_options`` go to every client's ``from_settings`` (e.g. a faster ``policy``
     against the local simulator).
@@ -102,32 +152,32 @@ async def run_research(
     started = time.perf_counter()
     report.stages.update(await run_discovery(settings, db, now=now, progress=progress,
                                              client_options=options))
-    report.seconds["discovery"] = round(time.perf_counter() - started, 3)
-    # Blacklisted wallets are excluded from everything downstream, collection included.
-    banned = blacklisted_wallets(db)
-    wallets = [w for w in tracked_wallets(db) if w not in banned]
-    since = now - timedelta(days=config.profiling.window_days)
+    _timed(report, "discovery", started)
     async with (
         HeliusClient.from_settings(settings, **options) as helius,
         SolanaRpcClient.from_settings(settings, **options) as rpc,
     ):
-        started = time.perf_counter()
-        histories = await collect_wallet_histories(
-            helius, db, wallets, since=since, progress=progress, config=config.wallet_discovery)
-        report.stages["collect_wallet_histories"] = {"swaps_stored": histories}
-        report.seconds["collect_wallet_histories"] = round(time.perf_counter() - started, 3)
-        started = time.perf_counter()
-        funding = await collect_funding(helius, db, wallets, rpc=rpc, progress=progress,
-                                        config=config.wallet_discovery)
-        report.stages["collect_funding"] = {"transfers_stored": funding}
-        report.seconds["collect_funding"] = round(time.perf_counter() - started, 3)
+        await _collect(helius, rpc, db, config, report, now=now, progress=progress)
+        if config.wallet_discovery.expand_min_wallets:
+            # A first profile marks the bots, whose buys say nothing about a token.
+            first = run_analysis(db, config, now=now, progress=progress)
+            report.seconds["analysis"] = first["analysis"]["seconds"]
+            started = time.perf_counter()
+            mints = register_wallet_tokens(
+                db, min_wallets=config.wallet_discovery.expand_min_wallets, now=now)
+            expanded = await discover_wallets(helius, db, config.wallet_discovery, now=now,
+                                              mints=mints, progress=progress)
+            report.stages["expand_tokens"] = {"tokens": len(mints), **_dump(expanded)}
+            _timed(report, "expand_tokens", started)
+            await _collect(helius, rpc, db, config, report, now=now, progress=progress)
 
     report.stages.update(run_analysis(db, config, now=now, progress=progress))
-    report.seconds["analysis"] = report.stages["analysis"]["seconds"]
+    report.seconds["analysis"] = round(
+        report.seconds.get("analysis", 0.0) + report.stages["analysis"]["seconds"], 3)
     if include_clusters:
         started = time.perf_counter()
         report.stages["build_clusters"] = _dump(build_clusters(db, config.clusters, now=now))
-        report.seconds["build_clusters"] = round(time.perf_counter() - started, 3)
+        _timed(report, "build_clusters", started)
     log.info("research_done", seconds=report.seconds)
     return report
 

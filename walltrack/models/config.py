@@ -119,6 +119,11 @@ class WalletDiscoveryConfig(DomainModel):
     funding_first: int = Field(default=5, ge=1, le=50)  # oldest incoming transfers kept
     funding_max_pages: int = Field(default=5, ge=1)  # TRANSFER pages walked per wallet
     funder_hop: bool = True  # also collect the funders' own funding (one hop up)
+    siblings: bool = True  # the other wallets a tracked wallet's private funder funded
+    sibling_max_pages: int = Field(default=3, ge=1)  # a funder with more is too busy
+    # Tokens bought by at least this many tracked (non-bot) wallets are discovered too;
+    # 0 turns the expansion off.
+    expand_min_wallets: int = Field(default=2, ge=0)
 
 
 class ClusterConfig(DomainModel):

@@ -29,3 +29,10 @@ def cex_hot_wallets() -> dict[str, str]:
 
 def known_exchange_addresses() -> set[str]:
     return set(cex_hot_wallets())
+
+
+@lru_cache(maxsize=1)
+def common_mints() -> dict[str, str]:
+    """Well-known mints (wSOL, USDC, USDT, JUP, BONK…): mint → symbol. Not memecoin
+    candidates: trading them says nothing about finding winners early."""
+    return {row["mint"]: row["symbol"] for row in _rows("solana_mints.csv")}

@@ -16,6 +16,7 @@ class CursorScope(StrEnum):
     mint = "mint"  # a token's whole swap history
     wallet = "wallet"  # a wallet's own swaps since a date
     funding = "funding"  # a wallet's first incoming SOL transfers
+    funder = "funder"  # a funder's outgoing SOL transfers (sibling discovery, migration 0003)
 
 
 class HistoryCursor(DomainModel):
