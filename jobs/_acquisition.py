@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from walltrack.clients.dexscreener import DEXSCREENER_POLICY, DexScreenerClient
 from walltrack.clients.helius import HELIUS_POLICY, HeliusClient
-from walltrack.errors import WallTrackError
 from walltrack.intel.market_clock import market_now
-from walltrack.jobrunner import recorded_job
-from walltrack.logging import configure_from_settings
+from walltrack.jobrunner import run_job
 from walltrack.models import DynamicConfig
 from walltrack.progress import log_progress
-from walltrack.settings import Settings, load_settings
-from walltrack.store import Database, open_database
+from walltrack.settings import Settings
+from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository
 
 
@@ -68,18 +65,12 @@ Work = Callable[[Settings, Database, DynamicConfig, argparse.Namespace, Any],
 
 
 def run(name: str, args: argparse.Namespace, work: Work) -> int:
-    """Settings → logging → store → ``work`` inside ``recorded_job``; exit 2 on a known error."""
-    try:
-        settings = load_settings()
-        configure_from_settings(settings)
-        with open_database(settings) as db:
-            config = ConfigRepository(db).load()
-            with recorded_job(db, name) as stats:
-                result, summary = asyncio.run(work(settings, db, config, args,
-                                                   log_progress(name)))
-                stats.update(result)
-            print(summary)
-    except WallTrackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    """``work`` as a recorded job (see ``walltrack.jobrunner.run_job``)."""
+
+    def body(settings: Settings, db: Database, stats: dict[str, Any]) -> str:
+        config = ConfigRepository(db).load()
+        result, summary = asyncio.run(work(settings, db, config, args, log_progress(name)))
+        stats.update(result)
+        return summary
+
+    return run_job(name, body)

@@ -10,15 +10,13 @@ lives in the past, so the wall clock would call every wallet dormant).
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any
 
-from walltrack.errors import WallTrackError
-from walltrack.jobrunner import recorded_job
-from walltrack.logging import configure_from_settings
+from walltrack.jobrunner import run_job
 from walltrack.models import utcnow
 from walltrack.progress import log_progress
-from walltrack.settings import load_settings
-from walltrack.store import open_database
+from walltrack.settings import Settings
+from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository
 
 JOB = "profile_wallets"
@@ -34,23 +32,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="now = the newest stored swap (simulated markets)")
     args = parser.parse_args([] if argv is None and __name__ != "__main__" else argv)
 
-    try:
-        settings = load_settings()
-        configure_from_settings(settings)
-        with open_database(settings) as db, recorded_job(db, JOB) as stats:
-            config = ConfigRepository(db).load()
-            now = (latest_swap_at(db) if args.data_clock else None) or utcnow()
-            result = run_analysis(db, config, now=now, progress=log_progress(JOB))
-            stats.update(result)
-            profile, decay, watch = result["profile"], result["decay"], result["watchlist"]
-            print(f"profiled {profile['wallets']} wallets from {profile['swaps']} swaps "
-                  f"({profile['bots']} bots); decay changed {decay['changed']} statuses "
-                  f"{decay['by_status']}; watchlist {watch['size']} "
-                  f"(+{watch['added']} −{watch['removed']})")
-    except WallTrackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    def work(_settings: Settings, db: Database, stats: dict[str, Any]) -> str:
+        config = ConfigRepository(db).load()
+        now = (latest_swap_at(db) if args.data_clock else None) or utcnow()
+        result = run_analysis(db, config, now=now, progress=log_progress(JOB))
+        stats.update(result)
+        profile, decay, watch = result["profile"], result["decay"], result["watchlist"]
+        return (f"profiled {profile['wallets']} wallets from {profile['swaps']} swaps "
+                f"({profile['bots']} bots); decay changed {decay['changed']} statuses "
+                f"{decay['by_status']}; watchlist {watch['size']} "
+                f"(+{watch['added']} −{watch['removed']})")
+
+    return run_job(JOB, work)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,17 @@ with its (redacted) message and re-raised, so the scheduler and the operator bot
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from walltrack.logging import get_logger, redact_text
+from walltrack.errors import WallTrackError
+from walltrack.logging import configure_from_settings, get_logger, redact_text
 from walltrack.models import JobOutcome, JobRun, utcnow
-from walltrack.store import Database
+from walltrack.settings import Settings, load_settings
+from walltrack.store import Database, open_database
 from walltrack.store.repositories import JobRunRepository
 
 
@@ -43,3 +46,24 @@ def recorded_job(db: Database, name: str) -> Iterator[dict[str, Any]]:
         "finished_at": utcnow(), "outcome": JobOutcome.succeeded, "stats": stats}))
     log.info("job_finished", seconds=seconds, **{k: v for k, v in stats.items()
                                                   if k != "seconds"})
+
+
+JobWork = Callable[[Settings, Database, dict[str, Any]], str]
+
+
+def run_job(name: str, work: JobWork) -> int:
+    """The shape of every job script: settings → logging → store → ``work`` inside
+    :func:`recorded_job` (it fills the stats dict and returns a one-line summary, printed).
+    A ``WallTrackError`` becomes its message on stderr and exit code 2 — never a traceback.
+    """
+    try:
+        settings = load_settings()
+        configure_from_settings(settings)
+        with open_database(settings) as db:
+            with recorded_job(db, name) as stats:
+                summary = work(settings, db, stats)
+            print(summary)
+    except WallTrackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

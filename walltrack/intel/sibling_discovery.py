@@ -24,17 +24,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import polars as pl
 from pydantic import Field
 
-from walltrack.clients.helius import EnhancedTransaction, HeliusClient
+from walltrack.clients.helius import HeliusClient
 from walltrack.errors import ExternalAPIError
-from walltrack.intel.wallet_discovery import walk_history
+from walltrack.intel.wallet_discovery import plain_transfers, walk_history
 from walltrack.logging import get_logger
 from walltrack.models import (
-    LAMPORTS_PER_SOL,
     DiscoveryMethod,
     DomainModel,
     FundingTransfer,
@@ -64,24 +63,6 @@ class SiblingReport(DomainModel):
     new_wallets: int = 0
     seconds: float = 0.0
     skipped_reasons: dict[str, int] = Field(default_factory=dict)
-
-
-def outgoing_transfers(tx: EnhancedTransaction, funder: str) -> list[FundingTransfer]:
-    """Plain SOL transfers out of ``funder`` (no token moved in the same transaction)."""
-    raw = tx.raw
-    if tx.failed or raw.get("tokenTransfers") or tx.timestamp is None or tx.slot is None:
-        return []
-    out = []
-    for nt in raw.get("nativeTransfers") or []:
-        src, dst, amount = nt.get("fromUserAccount"), nt.get("toUserAccount"), nt.get("amount")
-        if src != funder or not dst or dst == funder or not isinstance(amount, int | float):
-            continue
-        if amount > 0:
-            out.append(FundingTransfer(
-                signature=tx.signature, slot=tx.slot,
-                timestamp=datetime.fromtimestamp(tx.timestamp, UTC),
-                source=funder, destination=dst, sol_amount=amount / LAMPORTS_PER_SOL))
-    return out
 
 
 def private_funders(
@@ -153,7 +134,7 @@ async def discover_siblings(
             finally:
                 done += 1
                 progress("siblings", done, len(todo))
-        out = [t for tx in walk.transactions for t in outgoing_transfers(tx, funder)
+        out = [t for tx in walk.transactions for t in plain_transfers(tx, out_of=funder)
                if t.sol_amount >= clusters.funding_min_sol]
         cursors.append(HistoryCursor(address=funder, scope=CursorScope.funder,
                                      newest_signature=walk.newest_signature, complete=True,

@@ -411,22 +411,30 @@ async def collect_wallet_histories(
 # -- funding -----------------------------------------------------------------------------
 
 
-def incoming_transfers(tx: EnhancedTransaction, wallet: str) -> list[FundingTransfer]:
-    """Plain SOL transfers into ``wallet`` (no token moved in the same transaction)."""
+def plain_transfers(
+    tx: EnhancedTransaction, *, into: str | None = None, out_of: str | None = None
+) -> list[FundingTransfer]:
+    """Plain SOL transfers (no token moved in the same transaction) into ``into`` and/or out
+    of ``out_of``; a transfer from an account to itself is not one."""
     raw = tx.raw
     if tx.failed or raw.get("tokenTransfers") or tx.timestamp is None or tx.slot is None:
         return []
     out = []
     for nt in raw.get("nativeTransfers") or []:
         src, dst, amount = nt.get("fromUserAccount"), nt.get("toUserAccount"), nt.get("amount")
-        if dst != wallet or not src or src == wallet or not isinstance(amount, int | float):
+        if not src or not dst or src == dst or not isinstance(amount, int | float):
             continue
-        if amount <= 0:
+        if amount <= 0 or (into and dst != into) or (out_of and src != out_of):
             continue
         out.append(FundingTransfer(
             signature=tx.signature, slot=tx.slot, timestamp=_ts(tx), source=src,
-            destination=wallet, sol_amount=amount / LAMPORTS_PER_SOL))
+            destination=dst, sol_amount=amount / LAMPORTS_PER_SOL))
     return out
+
+
+def incoming_transfers(tx: EnhancedTransaction, wallet: str) -> list[FundingTransfer]:
+    """Plain SOL transfers into ``wallet``."""
+    return plain_transfers(tx, into=wallet)
 
 
 async def _first_funding(
