@@ -109,7 +109,10 @@ def main() -> int:
     args = p.parse_args()
     configure_logging(level="WARNING")
     sizes = [int(s) for s in args.scaling.split(",") if s] or [args.swaps]
-    with tempfile.TemporaryDirectory(prefix="walltrack-bench-") as tmp:
+    # The embedded server of the run is still up until the process exits: don't let the
+    # temporary directory's removal fail the benchmark after it measured.
+    with tempfile.TemporaryDirectory(prefix="walltrack-bench-",
+                                     ignore_cleanup_errors=True) as tmp:
         rows = [run(n, args.wallets, args.database_url, Path(tmp)) for n in sizes]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"bench": "profiling", "runs": rows, "peak_rss_mb": round(peak_mb)}))
