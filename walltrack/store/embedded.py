@@ -10,10 +10,13 @@ system PostgreSQL binaries (``initdb``/``pg_ctl`` on PATH) are used instead.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +38,25 @@ class EmbeddedServer:
     start_seconds: float
 
 
+@contextmanager
+def _start_lock(pgdata: Path) -> Iterator[None]:
+    # pgserver creates the data directory before taking its own lock, so two processes
+    # starting a fresh store at once race (one fails, or initdb runs twice): serialize the
+    # whole start with a lock file of our own beside the data directory.
+    with open(pgdata.parent / f".{pgdata.name}.start.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _start_pgserver(pgdata: Path) -> str:
     import pgserver  # local import: heavy, and only needed in embedded mode
 
-    handle = pgserver.get_server(pgdata, cleanup_mode="stop")
+    with _start_lock(pgdata):
+        pgdata.mkdir(exist_ok=True)
+        handle = pgserver.get_server(pgdata, cleanup_mode="stop")
     _handles[pgdata] = handle
     return str(handle.get_uri())
 
