@@ -423,7 +423,9 @@ class ApiClient:
             if error is not None:
                 self.metrics.failures += 1
                 self.metrics.last_error = error.message
-            log = self.log.warning if error is not None else self.log.info
+            # One event per call; successes at debug (a research run makes thousands of
+            # calls), failures at warning so they always show.
+            log = self.log.warning if error is not None else self.log.debug
             log(
                 f"{self.api}_call",
                 method=method,
