@@ -14,7 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from walltrack.errors import ConfigurationError
@@ -33,6 +41,39 @@ class LogFormat(StrEnum):
     auto = "auto"  # JSON lines in production or when stdout is not a terminal
     json = "json"
     console = "console"
+
+
+class HeliusPlan(StrEnum):
+    free = "free"
+    developer = "developer"
+    business = "business"
+    professional = "professional"
+
+
+class HeliusPlanLimits(BaseModel):
+    """A Helius plan's published allowance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: HeliusPlan
+    monthly_credits: int
+    rpc_per_second: float  # the "RPC" rate-limit group
+    enhanced_per_second: float  # the "DAS & Enhanced APIs" group (history, parse)
+
+
+# Sources (read December 2026): https://www.helius.dev/docs/billing/credits (monthly credits
+# per plan) and https://www.helius.dev/docs/billing/rate-limits (requests/s per group).
+# Credits per call are in walltrack.clients.usage.HELIUS_CREDITS.
+HELIUS_PLANS: dict[HeliusPlan, HeliusPlanLimits] = {
+    plan: HeliusPlanLimits(plan=plan, monthly_credits=credits, rpc_per_second=rpc,
+                           enhanced_per_second=enhanced)
+    for plan, credits, rpc, enhanced in (
+        (HeliusPlan.free, 1_000_000, 10.0, 2.0),
+        (HeliusPlan.developer, 10_000_000, 50.0, 10.0),
+        (HeliusPlan.business, 100_000_000, 200.0, 50.0),
+        (HeliusPlan.professional, 200_000_000, 500.0, 100.0),
+    )
+}
 
 
 class Settings(BaseSettings):
@@ -60,6 +101,9 @@ class Settings(BaseSettings):
 
     helius_api_key: SecretStr | None = None
     helius_api_url: AnyHttpUrl = AnyHttpUrl("https://api-mainnet.helius-rpc.com")
+    # The Helius plan: sets the default rate limits and the monthly credits the status
+    # command measures usage against (HELIUS_PLANS).
+    helius_plan: HeliusPlan = HeliusPlan.free
     dexscreener_url: AnyHttpUrl = AnyHttpUrl("https://api.dexscreener.com")
     jupiter_api_key: SecretStr | None = None
     jupiter_url: AnyHttpUrl = AnyHttpUrl("https://lite-api.jup.ag")
@@ -134,6 +178,11 @@ class Settings(BaseSettings):
     @property
     def pg_data_dir(self) -> Path:
         return self.data_dir / "pg"
+
+    @property
+    def helius_limits(self) -> HeliusPlanLimits:
+        """The configured Helius plan's monthly credits and rate limits."""
+        return HELIUS_PLANS[self.helius_plan]
 
 
 def _explain(error: ValidationError) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.clients.fault_server import FaultServer
-from walltrack.clients.base import reset_api_metrics
 
 
 @pytest.fixture
@@ -37,8 +36,3 @@ class FakeTime:
 @pytest.fixture
 def fake_time() -> FakeTime:
     return FakeTime()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_metrics() -> None:
-    reset_api_metrics()

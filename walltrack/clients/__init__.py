@@ -1,24 +1,27 @@
 """The only doors to the outside world: Helius, DexScreener, Jupiter and Solana RPC.
 
 Every client sits on ``walltrack.clients.base.ApiClient`` (retries, breaker, rate limit,
-metrics, key-free logging); see docs/clients.md.
+usage metering, key-free logging); see docs/clients.md. Usage is counted in a
+``UsageMeter`` passed as ``meter=`` (``walltrack.clients.usage``).
 """
 
-from walltrack.clients.base import ApiMetrics, ClientPolicy, RetryPolicy, api_metrics
+from walltrack.clients.base import ClientPolicy, RetryPolicy
 from walltrack.clients.dexscreener import DexScreenerClient
 from walltrack.clients.helius import HeliusClient, parse_delivery, to_swaps
 from walltrack.clients.jupiter import JupiterClient
 from walltrack.clients.solana_rpc import SolanaRpcClient
+from walltrack.clients.usage import UsageMeter
+from walltrack.models.usage import ApiUsage
 
 __all__ = [
-    "ApiMetrics",
+    "ApiUsage",
     "ClientPolicy",
     "DexScreenerClient",
     "HeliusClient",
     "JupiterClient",
     "RetryPolicy",
     "SolanaRpcClient",
-    "api_metrics",
+    "UsageMeter",
     "parse_delivery",
     "to_swaps",
 ]

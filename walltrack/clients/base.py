@@ -25,7 +25,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -33,25 +32,24 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from walltrack.clients.usage import ApiCounters, Pricing, UsageMeter, no_credits
 from walltrack.errors import CircuitOpenError, ExternalAPIError, RateLimitedError
 from walltrack.logging import get_logger
+from walltrack.models.usage import BreakerState
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 __all__ = [
     "ApiClient",
-    "ApiMetrics",
     "BreakerState",
     "CircuitBreaker",
     "ClientPolicy",
     "MalformedResponseError",
     "RetryPolicy",
     "TokenBucket",
-    "api_metrics",
     "parse_model",
     "request_was_sent",
-    "reset_api_metrics",
 ]
 
 
@@ -117,49 +115,6 @@ class ClientPolicy:
         return replace(self, **changes)
 
 
-# -- metrics -----------------------------------------------------------------------------
-
-
-class BreakerState(StrEnum):
-    closed = "closed"
-    open = "open"
-    half_open = "half_open"
-
-
-@dataclass
-class ApiMetrics:
-    """Counters the dashboard reads (``api_metrics()``)."""
-
-    api: str
-    calls: int = 0
-    failures: int = 0  # calls that ended in an error
-    retries: int = 0
-    rate_limited: int = 0  # 429 answers seen
-    breaker_state: BreakerState = BreakerState.closed
-    breaker_opened: int = 0
-    last_latency_ms: float | None = None
-    last_outcome: str | None = None
-    last_error: str | None = None
-
-
-_METRICS: dict[str, ApiMetrics] = {}
-
-
-def _metrics_for(api: str) -> ApiMetrics:
-    if api not in _METRICS:
-        _METRICS[api] = ApiMetrics(api=api)
-    return _METRICS[api]
-
-
-def api_metrics() -> dict[str, ApiMetrics]:
-    """A snapshot of every API's counters, keyed by API name."""
-    return {name: replace(value) for name, value in _METRICS.items()}
-
-
-def reset_api_metrics() -> None:
-    _METRICS.clear()
-
-
 # -- circuit breaker and rate limit -------------------------------------------------------
 
 
@@ -173,8 +128,10 @@ class CircuitBreaker:
         failures: int = 5,
         open_seconds: float = 30.0,
         clock: Clock = time.monotonic,
+        counters: ApiCounters | None = None,
     ) -> None:
         self.api = api
+        self.counters = counters  # where breaker_state / breaker_opened are reported
         self.threshold = failures
         self.open_seconds = open_seconds
         self.clock = clock
@@ -213,8 +170,8 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self.consecutive_failures += 1
         if was_probe or self.consecutive_failures >= self.threshold:
-            if self.state is not BreakerState.open:
-                _metrics_for(self.api).breaker_opened += 1
+            if self.state is not BreakerState.open and self.counters is not None:
+                self.counters.breaker_opened += 1
             self.opened_at = self.clock()
             self._set(BreakerState.open)
 
@@ -225,7 +182,8 @@ class CircuitBreaker:
 
     def _set(self, state: BreakerState) -> None:
         self.state = state
-        _metrics_for(self.api).breaker_state = state
+        if self.counters is not None:
+            self.counters.breaker_state = state
 
 
 class TokenBucket:
@@ -270,6 +228,9 @@ class TokenBucket:
 
 # -- the client ---------------------------------------------------------------------------
 
+# Timeouts that happen before the request is written: nothing reached the service.
+_NOT_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout)
+
 
 def _parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
@@ -291,6 +252,11 @@ class ApiClient:
     ``secret_params`` / ``secret_headers`` carry keys (Helius ``api-key``, Jupiter
     ``x-api-key``); they are sent, never logged. ``buckets`` maps a bucket name to its token
     bucket (DexScreener has two limits); ``request(bucket=...)`` picks one.
+
+    Usage: ``meter`` (a :class:`~walltrack.clients.usage.UsageMeter`, shared by the clients
+    of one job; a private one when not given) counts every call under ``usage_name``
+    (default: ``api``); ``pricing`` gives the credits of each sent request (default: none).
+    ``self.metrics`` is this API's live counters in the meter.
     """
 
     def __init__(
@@ -307,8 +273,16 @@ class ApiClient:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        meter: UsageMeter | None = None,
+        pricing: Pricing = no_credits,
+        usage_name: str | None = None,
     ) -> None:
         self.api = api
+        self.meter = meter if meter is not None else UsageMeter()
+        self.usage_name = usage_name or api
+        self.pricing = pricing
+        self.metrics: ApiCounters = self.meter.counters(self.usage_name)
+        self.last_latency_ms: float | None = None  # this client's own, for health views
         self.base_url = base_url.rstrip("/")
         self.policy = policy or ClientPolicy()
         self.clock = clock
@@ -319,14 +293,16 @@ class ApiClient:
             failures=self.policy.breaker_failures,
             open_seconds=self.policy.breaker_open_seconds,
             clock=clock,
+            counters=self.metrics,
         )
+        if self.breaker.counters is None:
+            self.breaker.counters = self.metrics
         self.buckets: dict[str, TokenBucket] = dict(buckets or {})
         self.buckets.setdefault(
             "default",
             TokenBucket(self.policy.rate_per_second, self.policy.burst, clock=clock, sleep=sleep),
         )
         self._secret_params = dict(secret_params or {})
-        self.metrics = _metrics_for(api)
         self.log = get_logger("walltrack.clients", api=api)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -383,8 +359,9 @@ class ApiClient:
             retry_after = exc.retry_after if isinstance(exc, _RetryableError) else None
             return policy.wait_for(state.attempt_number, retry_after, self.rng)
 
-        def before_sleep(_state: RetryCallState) -> None:
-            self.metrics.retries += 1
+        def before_sleep(state: RetryCallState) -> None:
+            upcoming = state.next_action.sleep if state.next_action else 0.0
+            self.meter.add(self.usage_name, retries=1, retry_wait_seconds=upcoming)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max_attempts),
@@ -417,11 +394,10 @@ class ApiClient:
             raise
         finally:
             latency_ms = (self.clock() - started) * 1000.0
-            self.metrics.calls += 1
-            self.metrics.last_latency_ms = latency_ms
+            self.meter.add(self.usage_name, operations=1, errors=int(error is not None))
+            self.last_latency_ms = self.metrics.last_latency_ms = latency_ms
             self.metrics.last_outcome = outcome
             if error is not None:
-                self.metrics.failures += 1
                 self.metrics.last_error = error.message
             # One event per call; successes at debug (a research run makes thousands of
             # calls), failures at warning so they always show.
@@ -448,7 +424,9 @@ class ApiClient:
     ) -> tuple[Any, int | None]:
         self.breaker.before_attempt()
         try:
-            await self.buckets[bucket].acquire()
+            waited = await self.buckets[bucket].acquire()
+            if waited:
+                self.meter.add(self.usage_name, rate_wait_seconds=waited)
             query = {**(params or {}), **self._secret_params} or None
             try:
                 response = await self._http.request(
@@ -466,14 +444,22 @@ class ApiClient:
                     refused=True,
                 ) from None
             except httpx.TimeoutException as exc:
+                if not isinstance(exc, _NOT_SENT):
+                    self._count_sent(method, path, body, status=None, failed=True)
                 raise _RetryableError(
                     f"{method} {path} timed out ({type(exc).__name__})", api=self.api
                 ) from None
             except httpx.TransportError as exc:  # reset, truncated body, protocol errors
+                self._count_sent(method, path, body, status=None, failed=True)
                 raise _RetryableError(
                     f"{method} {path} broke off ({type(exc).__name__})", api=self.api
                 ) from None
-            result = self._decode(method, path, response, content, allow_empty)
+            try:
+                result = self._decode(method, path, response, content, allow_empty)
+            except ExternalAPIError:
+                self._count_sent(method, path, body, status=response.status_code, failed=True)
+                raise
+            self._count_sent(method, path, body, status=response.status_code, failed=False)
         except _RetryableError:
             self.breaker.record_failure()
             raise
@@ -488,12 +474,19 @@ class ApiClient:
         self.breaker.record_success()
         return result, response.status_code
 
+    def _count_sent(
+        self, method: str, path: str, body: Any, *, status: int | None, failed: bool
+    ) -> None:
+        """One request reached the wire: a call, priced (a 429 is refused unbilled)."""
+        credits = 0 if status == 429 else self.pricing(method, path, body)
+        self.meter.add(self.usage_name, calls=1, failures=int(failed),
+                       rate_limited=int(status == 429), credits=credits)
+
     def _decode(
         self, method: str, path: str, response: httpx.Response, content: bytes, allow_empty: bool
     ) -> Any:
         status = response.status_code
         if status == 429:
-            self.metrics.rate_limited += 1
             retry_after = _parse_retry_after(response.headers.get("retry-after"), time.time())
             final = RateLimitedError(
                 f"{method} {path} answered 429 (rate limited)",

@@ -21,6 +21,7 @@ from walltrack.clients.models import (
     TokenBoost,
     TokenProfile,
 )
+from walltrack.clients.usage import UsageMeter
 from walltrack.errors import ExternalAPIError
 from walltrack.logging import get_logger
 from walltrack.models import SOL_MINT, TokenSnapshot
@@ -95,6 +96,11 @@ class DexScreenerClient:
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> DexScreenerClient:
         return cls(str(settings.dexscreener_url), **options)
+
+    @property
+    def meter(self) -> UsageMeter:
+        """Where this client's calls are counted (``meter=`` option, else its own)."""
+        return self.http.meter
 
     async def aclose(self) -> None:
         await self.http.aclose()

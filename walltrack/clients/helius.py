@@ -9,6 +9,7 @@ same rules (balance changes), so callers get swaps either way and are told which
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import ConfigDict, Field, SecretStr
 from walltrack.clients.base import ApiClient, ClientPolicy, parse_model
 from walltrack.clients.helius_swaps import to_swaps
 from walltrack.clients.models import ApiModel
+from walltrack.clients.usage import UsageMeter, helius_rest_credits
 from walltrack.errors import ExternalAPIError, PayloadShapeError
 from walltrack.logging import get_logger
 from walltrack.models import Swap
@@ -33,12 +35,23 @@ __all__ = [
     "HistoryResult",
     "Webhook",
     "WebhookSpec",
+    "helius_policy",
     "parse_delivery",
     "to_swaps",
 ]
 
-# Free plan: 10 requests/s on the enhanced API; bursts of 10 allowed.
-HELIUS_POLICY = ClientPolicy(rate_per_second=10.0, burst=10, read_timeout=20.0)
+
+
+def helius_policy(rate_per_second: float) -> ClientPolicy:
+    """The enhanced-API policy for a plan's rate limit (``Settings.helius_limits``)."""
+    return ClientPolicy(rate_per_second=rate_per_second, burst=max(1, math.ceil(rate_per_second)),
+                        read_timeout=20.0)
+
+
+# The free plan's published limit on the enhanced API (DAS & Enhanced APIs group): 2
+# requests/s (developer 10, business 50, professional 100 — walltrack.settings.HELIUS_PLANS).
+# ``from_settings`` picks the configured plan's; pass ``policy=`` to override.
+HELIUS_POLICY = helius_policy(2.0)
 PARSE_BATCH = 100  # POST /v0/transactions takes up to 100 signatures
 log = get_logger("walltrack.clients.helius")
 
@@ -149,6 +162,7 @@ class HeliusClient:
         policy: ClientPolicy = HELIUS_POLICY,
         **client_options: Any,
     ) -> None:
+        client_options.setdefault("pricing", helius_rest_credits)
         self.http = ApiClient(
             "helius",
             base_url,
@@ -159,8 +173,16 @@ class HeliusClient:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> HeliusClient:
+        """A client for the configured Helius; its rate limit is the plan's
+        (``WALLTRACK_HELIUS_PLAN``) unless ``policy=`` is given. Pass ``meter=`` to count
+        its calls and credits in a job's meter."""
         key = settings.helius_api_key.get_secret_value() if settings.helius_api_key else None
+        options.setdefault("policy", helius_policy(settings.helius_limits.enhanced_per_second))
         return cls(str(settings.helius_api_url), key, **options)
+
+    @property
+    def meter(self) -> UsageMeter:
+        return self.http.meter
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -32,6 +32,7 @@ from walltrack.clients.models import (
     JupiterQuote,
     JupiterSwapTransaction,
 )
+from walltrack.clients.usage import UsageMeter
 from walltrack.errors import ExecutionError, ExternalAPIError
 from walltrack.logging import get_logger
 
@@ -92,6 +93,11 @@ class JupiterClient:
     def from_settings(cls, settings: Settings, **options: Any) -> JupiterClient:
         key = settings.jupiter_api_key.get_secret_value() if settings.jupiter_api_key else None
         return cls(str(settings.jupiter_url), key, **options)
+
+    @property
+    def meter(self) -> UsageMeter:
+        """Where this client's calls are counted (``meter=`` option, else its own)."""
+        return self.http.meter
 
     async def aclose(self) -> None:
         await self.http.aclose()

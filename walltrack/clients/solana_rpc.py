@@ -12,6 +12,7 @@ retry could land the same trade twice (same signature, but a re-signed retry wou
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,12 @@ from walltrack.clients.models import (
     TokenBalance,
     WalletBalances,
 )
+from walltrack.clients.usage import (
+    HELIUS_RPC_USAGE_NAME,
+    UsageMeter,
+    helius_rpc_credits,
+    is_helius_host,
+)
 from walltrack.errors import ExternalAPIError, PayloadShapeError, ValidationError
 from walltrack.logging import get_logger
 from walltrack.models import LAMPORTS_PER_SOL, FundingTransfer, Swap
@@ -37,15 +44,28 @@ if TYPE_CHECKING:
     from walltrack.settings import Settings
 
 __all__ = [
+    "HELIUS_RPC_POLICY",
     "RPC_POLICY",
     "ProviderHealth",
     "RpcError",
     "SolanaRpcClient",
+    "helius_rpc_policy",
     "rpc_to_enhanced",
 ]
 
 # Public mainnet RPC allows ~100 requests / 10 s per IP (40/10 s for one method): stay below.
 RPC_POLICY = ClientPolicy(rate_per_second=8.0, burst=8, read_timeout=20.0)
+
+
+def helius_rpc_policy(rate_per_second: float) -> ClientPolicy:
+    """A Helius RPC provider's policy for a plan's RPC limit (``Settings.helius_limits``)."""
+    return ClientPolicy(rate_per_second=rate_per_second, burst=max(1, math.ceil(rate_per_second)),
+                        read_timeout=20.0)
+
+
+# The free plan's published RPC limit: 10 requests/s (developer 50, business 200,
+# professional 500 — walltrack.settings.HELIUS_PLANS). Used for providers that Helius bills.
+HELIUS_RPC_POLICY = helius_rpc_policy(10.0)
 TOKEN_PROGRAMS = (
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
     "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
@@ -86,7 +106,8 @@ def check_address(address: str) -> str:
 
 
 class _Provider:
-    def __init__(self, url: str, policy: ClientPolicy, options: dict[str, Any]) -> None:
+    def __init__(self, url: str, policy: ClientPolicy, options: dict[str, Any], *,
+                 billed_by_helius: bool) -> None:
         parsed = httpx.URL(url)
         self.url = url
         self.path = parsed.raw_path.decode() or "/"
@@ -94,28 +115,62 @@ class _Provider:
         # The provider URL may carry a key (…?api-key=…): it travels as a secret param.
         secret = dict(parsed.params) if parsed.params else None
         self.name = f"solana_rpc:{parsed.host}:{parsed.port or ''}".rstrip(":")
+        self.billed_by_helius = billed_by_helius
+        if billed_by_helius:  # Helius credits from the same plan, under one usage name
+            options = {"pricing": helius_rpc_credits, "usage_name": HELIUS_RPC_USAGE_NAME,
+                       **options}
         self.http = ApiClient(self.name, base, policy=policy, secret_params=secret, **options)
         self.consecutive_failures = 0
         self.calls = 0
         self.failures = 0
 
 
+def _netloc(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.host}:{parsed.port or ''}".rstrip(":")
+
+
 class SolanaRpcClient:
+    """JSON-RPC over ``urls`` in rotation.
+
+    Rate limits: ``policy`` applies to every provider when given. Otherwise a provider that
+    Helius bills (a ``*.helius-rpc.com`` host, or one of ``helius_hosts``) gets
+    ``helius_policy`` (default: the free plan's 10 requests/s) and counts Helius credits
+    under the usage name ``helius_rpc``; any other provider gets ``RPC_POLICY`` and is its
+    own API with no credits. All providers count in one meter (``meter=``, else its own).
+    """
+
     def __init__(
         self,
         urls: Sequence[str],
         *,
-        policy: ClientPolicy = RPC_POLICY,
+        policy: ClientPolicy | None = None,
+        helius_policy: ClientPolicy | None = None,
+        helius_hosts: Sequence[str] = (),
         **client_options: Any,
     ) -> None:
         if not urls:
             raise ValidationError("at least one Solana RPC URL is needed")
-        self.providers = [_Provider(url, policy, dict(client_options)) for url in urls]
+        client_options["meter"] = client_options.get("meter") or UsageMeter()
+        self.meter: UsageMeter = client_options["meter"]
+        self.providers: list[_Provider] = []
+        for url in urls:
+            helius = is_helius_host(httpx.URL(url).host) or _netloc(url) in helius_hosts
+            default = (helius_policy or HELIUS_RPC_POLICY) if helius else RPC_POLICY
+            chosen = policy or default
+            self.providers.append(_Provider(url, chosen, dict(client_options),
+                                            billed_by_helius=helius))
         self._next = itertools.count()
         self._ids = itertools.count(1)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> SolanaRpcClient:
+        """The configured providers. A provider on the Helius API's host (the simulator
+        serves both) or on ``*.helius-rpc.com`` is billed by Helius: the plan's RPC limit
+        (``WALLTRACK_HELIUS_PLAN``) and credits. ``policy=`` overrides every limit."""
+        options.setdefault("helius_policy",
+                           helius_rpc_policy(settings.helius_limits.rpc_per_second))
+        options.setdefault("helius_hosts", (_netloc(str(settings.helius_api_url)),))
         return cls([str(url) for url in settings.solana_rpc_urls], **options)
 
     async def aclose(self) -> None:
@@ -136,7 +191,7 @@ class SolanaRpcClient:
                 consecutive_failures=p.consecutive_failures,
                 calls=p.calls,
                 failures=p.failures,
-                last_latency_ms=p.http.metrics.last_latency_ms,
+                last_latency_ms=p.http.last_latency_ms,
                 breaker_state=p.http.breaker.state.value,
             )
             for p in self.providers
