@@ -16,10 +16,12 @@ import time
 from walltrack.demo import DemoResult, run_simulated_research
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings, get_logger
+from walltrack.models.usage import UsageSummary
 from walltrack.progress import Progress
-from walltrack.settings import load_settings
+from walltrack.settings import Settings, load_settings
 from walltrack.simulator import SimParams
 from walltrack.store import open_database, store_status
+from walltrack.store.usage import UsageRepository
 
 log = get_logger(__name__)
 
@@ -41,12 +43,46 @@ def _print_status(status_obj: object, seconds: float) -> None:
         print(f"    {table.ljust(width)}  {count:>10,}")
 
 
+def _print_usage(summary: UsageSummary, settings: Settings) -> None:
+    print("\nAPI usage (UTC days; calls = requests sent, retries included)")
+    if not summary.apis:
+        print("  no API calls recorded yet")
+    else:
+        width = max(24, *(len(a.api) for a in summary.apis))
+        heads = ("calls today", "credits today", "calls 7 d", "credits 7 d", "calls 30 d",
+                 "credits 30 d")
+        print(f"  {'api'.ljust(width)}" + "".join(f"  {h:>13}" for h in heads))
+        for a in summary.apis:
+            cells = (a.today.calls, a.today.credits, a.last_7_days.calls,
+                     a.last_7_days.credits, a.last_30_days.calls, a.last_30_days.credits)
+            print(f"  {a.api.ljust(width)}" + "".join(f"  {c:>13,}" for c in cells))
+    limits = settings.helius_limits
+    print(f"Helius plan {limits.plan.value}: {limits.monthly_credits:,} credits/month, "
+          f"enhanced API {limits.enhanced_per_second:g} req/s, "
+          f"RPC {limits.rpc_per_second:g} req/s (WALLTRACK_HELIUS_PLAN)")
+    plan = summary.credits
+    if plan is None:
+        return
+    print(f"  used {plan.used:,} of {plan.monthly_credits:,} credits this month "
+          f"({100 * plan.used_share:.1f} %)")
+    print(f"  projected {plan.projected:,} by {plan.month_end.isoformat()} at "
+          f"{plan.daily_pace:,.0f} credits/day (last {plan.pace_days} "
+          f"day{'s' if plan.pace_days != 1 else ''})")
+    warning = plan.warning()
+    if warning:
+        print(f"  {warning}")
+
+
 def cmd_status(_args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_from_settings(settings)
     started = time.perf_counter()
     with open_database(settings) as db:
         _print_status(store_status(db), time.perf_counter() - started)
+        limits = settings.helius_limits
+        usage = UsageRepository(db).summary(plan=limits.plan.value,
+                                            monthly_credits=limits.monthly_credits)
+        _print_usage(usage, settings)
     return 0
 
 

@@ -3,7 +3,9 @@
 Every call goes: circuit breaker → token-bucket rate limit → httpx (keep-alive, connection
 limits, a timeout on every call) → typed error or parsed JSON, with tenacity retrying what is
 safe to repeat and one structured ``{api}_call`` event per call (latency, outcome, attempts,
-path *without* its query string — keys never reach a log line).
+path *without* its query string — keys never reach a log line). Usage (calls, retries,
+failures, credits, waits) is counted in the ``UsageMeter`` the client was given
+(``meter=``; ``walltrack.clients.usage``).
 
 Defaults (docs/clients.md explains each):
 
