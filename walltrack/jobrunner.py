@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+
 from walltrack.clients.usage import UsageMeter
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings, get_logger, redact_text
@@ -86,8 +88,8 @@ def _flush_usage(db: Database, meter: UsageMeter | None, stats: dict[str, Any],
         stats.setdefault("api_usage", usage)
     try:
         UsageRepository(db).flush(meter)
-    except WallTrackError as exc:
-        log.error("usage_flush_failed", error=exc.message)
+    except (WallTrackError, psycopg.Error) as exc:
+        log.error("usage_flush_failed", error=redact_text(str(exc))[:500])
 
 
 JobWork = Callable[[Settings, Database, dict[str, Any]], str]
