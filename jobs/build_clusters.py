@@ -1,31 +1,20 @@
-"""Rebuild the wallet graph, its clusters and the amplification index (after profiling).
+"""Rebuild the wallet graph and its clusters (mirrored to Neo4j when WALLTRACK_NEO4J_URI
+is set).
 
-    python jobs/build_clusters.py
+    python jobs/build_clusters.py [--sim-clock | --data-clock | --now ISO]
+        [--helius-rps N] [--dex-rps N]
+
+One slice of the research chain (walltrack/intel/research.py, RESEARCH_JOBS): the scheduler
+runs the slices in order, and the evaluation calls this same entry point.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from walltrack.intel.clusters import build_clusters
-from walltrack.jobrunner import run_job
-from walltrack.models import utcnow
-from walltrack.progress import log_progress
-from walltrack.settings import Settings
-from walltrack.store import Database
-from walltrack.store.repositories import ConfigRepository
+from walltrack.jobrunner import research_job_main
 
 
-def work(_settings: Settings, db: Database, stats: dict[str, Any]) -> str:
-    config = ConfigRepository(db).load().clusters
-    report = build_clusters(db, config, now=utcnow(), progress=log_progress("build_clusters"))
-    stats.update(report.model_dump(mode="json", exclude={"computed_at"}))
-    return (f"{report.clusters} clusters, {report.clustered_wallets} wallets, "
-            f"edges {report.edges} in {report.seconds:.1f} s")
-
-
-def main() -> int:
-    return run_job("build_clusters", work)
+def main(argv: list[str] | None = None) -> int:
+    return research_job_main("build_clusters", argv)
 
 
 if __name__ == "__main__":

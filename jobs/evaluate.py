@@ -3,10 +3,9 @@
     python jobs/evaluate.py --seed 11 [--wallets 5000 --tokens 300 --days 30]
                             [--database-url postgresql://…]
 
-simulator (in-process, over HTTP on 127.0.0.1) → token and wallet discovery replayed as
-the scheduler runs them (every --step-hours of simulated time, the simulator's clock moved
-forward between runs) → at the window's end: histories → funding → profiling → decay →
-watchlist, then the truth comparison. The last line printed
+simulator (over HTTP on 127.0.0.1) → the scheduler's plan replayed through the job entry
+points, one tick every --step-hours of simulated time (walltrack/lab/replay.py: exactly what
+an operator leaves running) → the truth comparison. The last line printed
 is one JSON object (top50_smart_precision, top50_bot_share, lucky_retail_in_top50,
 fading_detected_share, seconds, …). A fresh store each run: an embedded PostgreSQL under a
 temporary data directory unless --database-url is given (it must be an empty database).
@@ -15,7 +14,6 @@ temporary data directory unless --database-url is given (it must be an empty dat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import tempfile
@@ -23,18 +21,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from walltrack.clients.base import ClientPolicy
 from walltrack.errors import WallTrackError
-from walltrack.intel.evaluation import evaluate_against_truth, replay_research
-from walltrack.intel.market_clock import simulator_now
+from walltrack.lab.demo import research_on_market
+from walltrack.lab.evaluation import evaluate_against_truth
 from walltrack.logging import configure_logging
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams, generate_market
-from walltrack.simulator.background import serving
 from walltrack.store import open_database
-
-# The local simulator has no rate limits: don't wait on the real APIs' throttles.
-SIMULATOR_POLICY = ClientPolicy(rate_per_second=1000.0, burst=100)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -57,26 +50,17 @@ def evaluate(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
                                        tokens=args.tokens, days=args.days,
                                        clusters=args.clusters))
     generated = time.perf_counter() - started
-    first = timedelta(hours=args.step_hours)
-    end = market.params.start + timedelta(days=args.days)
-    with serving(market, start_at=first.total_seconds()) as url:
-        settings = Settings(
-            helius_api_url=url, dexscreener_url=url, jupiter_url=url,
-            solana_rpc_urls=[f"{url}/rpc"], helius_api_key="evaluation",
-            database_url=args.database_url, data_dir=data_dir,
-        )
-        with open_database(settings) as db:
-            now = asyncio.run(simulator_now(url))
-            research_started = time.perf_counter()
-            report = asyncio.run(replay_research(
-                settings, db, url, now=now, end=end, step=first,
-                client_options={"policy": SIMULATOR_POLICY}))
-            research = time.perf_counter() - research_started
-            result = evaluate_against_truth(db, market)
+    settings = Settings(database_url=args.database_url, data_dir=data_dir)
+    with open_database(settings) as db:
+        research_started = time.perf_counter()
+        report = research_on_market(settings, db, market,
+                                    step=timedelta(hours=args.step_hours))
+        research = time.perf_counter() - research_started
+        result = evaluate_against_truth(db, market)
     return {
         "seed": args.seed, "wallets": args.wallets, "tokens": args.tokens, **result,
-        "stage_seconds": report.seconds, "generate_seconds": round(generated, 2),
-        "research_seconds": round(research, 2),
+        "stage_seconds": report.stage_seconds, "job_runs": report.job_runs,
+        "generate_seconds": round(generated, 2), "research_seconds": round(research, 2),
         "seconds": round(time.perf_counter() - started, 2),
     }
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import polars as pl
 
 from walltrack.errors import WallTrackError
-from walltrack.intel.cluster_eval import acquisition_view, cluster_accuracy
 from walltrack.intel.clusters import build_clusters
 from walltrack.intel.graph_edges import early_buyers_from_swaps
+from walltrack.lab.cluster_eval import acquisition_view, cluster_accuracy
 from walltrack.logging import configure_logging
 from walltrack.models import utcnow
 from walltrack.models.config import ClusterConfig

@@ -101,8 +101,8 @@ def _(blacklist_btn, chosen, db, reason, reprofile_btn, set_message, set_version
         on = wv.watchlist(db, chosen, choice)
         done = f"Watchlist override {choice}: {'on' if on else 'off'} the watchlist."
     elif reprofile_btn.value:
-        result = wv.reprofile(db, now=wv.data_clock(db) if sim_clock.value else None)
-        done = f"Re-profiled {result['profile']['wallets']} wallets."
+        summary = wv.reprofile(db, now=wv.data_clock(db) if sim_clock.value else None)
+        done = f"Re-profiled:\n\n```\n{summary}\n```"
     if done:
         set_message(done)  # kept across the re-run the refresh below causes
         set_version(lambda v: v + 1)

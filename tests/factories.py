@@ -81,6 +81,8 @@ def every_entity() -> list[object]:
                         consistency=0.7, is_bot=False, score=0.81, last_trade_at=T0),
         m.DecayEvent(wallet=WALLET, at=T0, before=m.DecayStatus.ok, after=m.DecayStatus.flagged,
                      reason="rolling win rate 35% < 40%", detail={"window": 20}),
+        m.LifecycleEvent(wallet=WALLET, at=T0, before=m.Lifecycle.profiled,
+                         after=m.Lifecycle.ignored, reason="watchlist criteria not met: bot"),
         m.WalletEdge(src=WALLET, dst=OTHER, kind=m.EdgeKind.synced_buy, weight=3.0, src_first=2,
                      dst_first=1, tokens=[MINT], first_at=T0, computed_at=T0),
         m.Cluster(id="c-1", size=4, leader=WALLET, funder=OTHER, mean_score=0.7,

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
-from walltrack.demo import DemoResult, run_simulated_research
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings, get_logger
 from walltrack.models.usage import UsageSummary
 from walltrack.progress import Progress
 from walltrack.settings import Settings, load_settings
-from walltrack.simulator import SimParams
 from walltrack.store import open_database, store_status
 from walltrack.store.usage import UsageRepository
 
@@ -102,7 +101,7 @@ def _stage_printer() -> Progress:
     return report
 
 
-def _print_research(result: DemoResult) -> None:
+def _print_research(result: Any) -> None:
     acc, counts = result.accuracy, result.counts
     p = result.params
     print(f"\nSimulated market: seed {p['seed']}, {p['wallets']:,} wallets, "
@@ -130,6 +129,10 @@ def _print_research(result: DemoResult) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # The lab (simulator, truth) is loaded by this command only: `status` never needs it.
+    from walltrack.lab.demo import run_simulated_research
+    from walltrack.simulator import SimParams
+
     settings = load_settings()
     configure_from_settings(settings)
     log.info("main_started")
@@ -154,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="walltrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="the research pipeline on a simulated market (default)")
+    from walltrack.simulator import SimParams
+
     defaults = SimParams()
     run.add_argument("--seed", type=int, default=defaults.seed)
     run.add_argument("--wallets", type=int, default=defaults.wallets)

@@ -8,32 +8,47 @@ with its (redacted) message and re-raised, so the scheduler and the operator bot
 run. A work function that declares a parameter named ``meter`` receives it::
 
     def work(settings, db, stats, meter):
-        report = asyncio.run(run_research(settings, db, now=now,
-                                          client_options={"meter": meter}))
+        options = ClientOptions(common={"meter": meter})  # every client of the run
+        report = asyncio.run(run_research_job(job, settings, db, now=now, options=options))
         ...
 
-and passes it to every client it builds (``XClient.from_settings(settings, meter=meter)``,
-or ``client_options={"meter": meter}`` for the pipeline, which forwards its options to every
-``from_settings``). The meter is flushed to ``api_usage`` when the job ends — also when it
-fails — and its calls and credits per API are added to the run's stats (``api_usage``).
-Work functions without a ``meter`` parameter keep working unchanged.
+and passes it to every client it builds (``XClient.from_settings(settings, meter=meter)``;
+the research chain forwards ``ClientOptions.common`` to every ``from_settings``). The meter
+is flushed to ``api_usage`` when the job ends — also when it fails — and its calls and
+credits per API are added to the run's stats (``api_usage``). Work functions without a
+``meter`` parameter keep working unchanged.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import inspect
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
+from walltrack.clients.dexscreener import DEXSCREENER_POLICY
+from walltrack.clients.helius import HELIUS_POLICY
+from walltrack.clients.solana_rpc import RPC_POLICY
 from walltrack.clients.usage import UsageMeter
 from walltrack.errors import WallTrackError
+from walltrack.intel.market_clock import market_now
+from walltrack.intel.profiling import latest_swap_at
+from walltrack.intel.research import (
+    RESEARCH_JOBS,
+    ClientOptions,
+    ResearchReport,
+    run_research_job,
+)
 from walltrack.logging import configure_from_settings, get_logger, redact_text
 from walltrack.models import JobOutcome, JobRun, utcnow
+from walltrack.progress import log_progress
 from walltrack.settings import Settings, load_settings
 from walltrack.store import Database, open_database
 from walltrack.store.repositories import JobRunRepository
@@ -103,25 +118,95 @@ def _wants_meter(work: Callable[..., str]) -> bool:
         return False
 
 
-def run_job(name: str, work: JobWork | MeteredJobWork) -> int:
+def run_job(name: str, work: JobWork | MeteredJobWork, *, settings: Settings | None = None,
+            db: Database | None = None) -> int:
     """The shape of every job script: settings → logging → store → ``work`` inside
     :func:`recorded_job` (it fills the stats dict and returns a one-line summary, printed).
     ``work(settings, db, stats)``, or ``work(settings, db, stats, meter)`` to get the run's
     usage meter (see the module docstring). A ``WallTrackError`` becomes its message on
     stderr and exit code 2 — never a traceback.
+
+    ``settings`` and ``db`` are given by an in-process driver (the evaluation replays the
+    scheduler through these very entry points); a script passes neither.
     """
     try:
-        settings = load_settings()
-        configure_from_settings(settings)
-        with open_database(settings) as db:
+        if settings is None:
+            settings = load_settings()
+            configure_from_settings(settings)
+        with ExitStack() as stack:
+            if db is None:
+                db = stack.enter_context(open_database(settings))
             meter = UsageMeter()
             with recorded_job(db, name, meter=meter) as stats:
                 if _wants_meter(work):
                     summary = work(settings, db, stats, meter=meter)  # type: ignore[call-arg]
                 else:
                     summary = work(settings, db, stats)  # type: ignore[call-arg]
-            print(summary)
+            print(summary, flush=True)
     except WallTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def research_parser(job: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"jobs/{job}.py",
+                                description=f"the research job {job!r}: "
+                                + " → ".join(RESEARCH_JOBS[job]))
+    clock = p.add_mutually_exclusive_group()
+    clock.add_argument("--sim-clock", action="store_true",
+                       help="now = the simulator's clock (GET /sim/state at the DexScreener URL)")
+    clock.add_argument("--data-clock", action="store_true",
+                       help="now = the newest stored swap (a simulated market in the past)")
+    clock.add_argument("--now", type=datetime.fromisoformat, default=None,
+                       help="an explicit 'now' (ISO 8601, UTC)")
+    p.add_argument("--helius-rps", type=float, default=None,
+                   help="Helius (and RPC) requests per second; default: the plan's limit")
+    p.add_argument("--dex-rps", type=float, default=None,
+                   help="DexScreener requests per second (its per-minute buckets still apply)")
+    return p
+
+
+def client_options(args: argparse.Namespace) -> ClientOptions:
+    """Rate overrides from the command line (raise them against the local simulator)."""
+    options = ClientOptions()
+    if args.helius_rps:
+        burst = max(10, int(args.helius_rps))
+        options.helius["policy"] = HELIUS_POLICY.with_(rate_per_second=args.helius_rps,
+                                                       burst=burst)
+        options.rpc["policy"] = RPC_POLICY.with_(rate_per_second=args.helius_rps, burst=burst)
+    if args.dex_rps:
+        options.dexscreener["policy"] = DEXSCREENER_POLICY.with_(
+            rate_per_second=args.dex_rps, burst=max(10, int(args.dex_rps)))
+    return options
+
+
+async def job_now(settings: Settings, db: Database, args: argparse.Namespace) -> datetime:
+    if args.now is not None:
+        return args.now if args.now.tzinfo else args.now.replace(tzinfo=UTC)
+    if args.data_clock:
+        return latest_swap_at(db) or utcnow()
+    return await market_now(str(settings.dexscreener_url), use_simulator=args.sim_clock)
+
+
+def research_job_main(job: str, argv: Sequence[str] | None = None, *,
+                      settings: Settings | None = None, db: Database | None = None) -> int:
+    """The entry point of every research job script (``python jobs/<job>.py``): its slice
+    of the research chain (``walltrack.intel.research.RESEARCH_JOBS``) as a recorded job.
+    The scheduler runs the scripts; the evaluation calls this very function in-process."""
+    args = research_parser(job).parse_args(argv)
+
+    def work(run_settings: Settings, run_db: Database, stats: dict[str, Any]) -> str:
+        async def go() -> ResearchReport:
+            now = await job_now(run_settings, run_db, args)
+            return await run_research_job(job, run_settings, run_db, now=now,
+                                          progress=log_progress(job),
+                                          options=client_options(args))
+
+        report = asyncio.run(go())
+        stats["now"] = report.now.isoformat()
+        stats["stages"] = [run.model_dump(mode="json", exclude={"summary"})
+                           for run in report.runs]
+        return f"{job}:\n{report.summary()}"
+
+    return run_job(job, work, settings=settings, db=db)

@@ -5,7 +5,6 @@ from datetime import timedelta
 import polars as pl
 
 from tests.intel.graph_data import T0, w
-from walltrack.intel import amplification
 from walltrack.intel.amplification import Amplification, AmplificationIndex, load_index
 from walltrack.store import Database
 
@@ -58,7 +57,7 @@ def test_live_buys_are_recorded() -> None:
     assert idx.lookup(M1, "MintC", at) == Amplification(1, 3, False, "c1")
 
 
-def test_index_loads_from_the_store_and_becomes_current(db: Database) -> None:
+def test_index_loads_from_the_store(db: Database) -> None:
     with db.connection() as conn:
         conn.execute("INSERT INTO clusters (id, size, computed_at) VALUES ('c1', 4, now())")
         for row in MEMBERS.iter_rows():
@@ -69,6 +68,5 @@ def test_index_loads_from_the_store_and_becomes_current(db: Database) -> None:
                 "INSERT INTO swaps VALUES (%s, 1, %s, %s, %s, 'buy', 1, 1, 'X', 0)",
                 (f"sig{i}", T0 + timedelta(seconds=sec), wallet, MINT))
     idx = load_index(db, window_s=300)
-    assert amplification.current_index() is idx
-    assert amplification.amplification(M2, MINT, T0 + timedelta(seconds=100)) == Amplification(
+    assert idx.lookup(M2, MINT, T0 + timedelta(seconds=100)) == Amplification(
         2, 3, True, "c1")

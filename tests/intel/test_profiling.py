@@ -139,7 +139,8 @@ def test_profile_wallets_round_trip_through_the_store(db: Database) -> None:
     assert metrics.wins == 1 and metrics.realized_pnl_sol == pytest.approx(1.0)
     assert len(metrics.activity_hours) == 24
     wallet = WalletRepository(db).get(W)
-    assert wallet.score == pytest.approx(metrics.score)
+    assert wallet.raw_score == pytest.approx(metrics.score)
+    assert wallet.score is None  # the score after decay: written by the decay stage
     assert wallet.last_activity_at == factories.T0 + timedelta(minutes=5)
     profile_wallets(db, m.DynamicConfig(), now=NOW)  # idempotent re-run
     assert WalletMetricsRepository(db).count() == 1

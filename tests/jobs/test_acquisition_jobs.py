@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.harness.processes import REPO_ROOT, ServerProcess, free_port, run_server
+from walltrack.intel.research import CHAIN, RESEARCH_JOBS
 from walltrack.models import JobOutcome
+from walltrack.models.config import JobIntervals
+from walltrack.scheduling import due_chains, research_plan, run_chain
 from walltrack.store import Database
 from walltrack.store.repositories import (
     FundingTransferRepository,
@@ -21,9 +24,6 @@ from walltrack.store.repositories import (
     TokenSnapshotRepository,
     WalletOriginRepository,
 )
-
-sys.path.insert(0, str(REPO_ROOT / "jobs"))
-from scheduler import make_plan
 
 KEY = "jobs-key"
 SMALL_DAYS = 5
@@ -64,14 +64,18 @@ def test_the_three_jobs_fill_the_store(sim: ServerProcess, db: Database, db_url:
                sim_url=sim.url)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "early profitable buyers" in done.stdout
+    for stage in ("discover_wallets:", "collect_funding:", "discover_siblings:",
+                  "collect_histories:"):
+        assert stage in done.stdout
     assert SwapRepository(db).count() > 0 and WalletOriginRepository(db).count() > 0
     assert FundingTransferRepository(db).count() > 0
 
     runs = {r.job: r for r in JobRunRepository(db).last_runs()}
     for name in ("discover_tokens", "refresh_tokens", "discover_wallets"):
         assert runs[name].outcome is JobOutcome.succeeded
-    assert runs["discover_wallets"].stats["early_profitable"] > 0
-    assert runs["discover_tokens"].stats["kept"] == tokens
+    stages = {s["stage"]: s["result"] for s in runs["discover_wallets"].stats["stages"]}
+    assert stages["discover_wallets"]["early_profitable"] > 0
+    assert runs["discover_tokens"].stats["stages"][0]["result"]["kept"] == tokens
 
 
 def test_a_job_explains_an_unreachable_api(db: Database, db_url: str) -> None:
@@ -84,20 +88,23 @@ def test_a_job_explains_an_unreachable_api(db: Database, db_url: str) -> None:
     assert run.job == "discover_tokens" and run.outcome is JobOutcome.failed
 
 
-def test_the_plan_registers_present_scripts_and_names_missing_ones(tmp_path: Path) -> None:
-    for name in ("discover_tokens", "discover_wallets", "build_clusters"):
-        (tmp_path / f"{name}.py").write_text("")
-    intervals = {"discover_tokens": 30, "refresh_tokens": 5, "discover_wallets": 60,
-                 "profile_wallets": 60, "build_clusters": 120, "sync_webhooks": 10}
-    plan = make_plan(intervals, tmp_path)
-    assert plan.intervals == {"discover_tokens": 30, "discover_wallets": 60,
-                              "build_clusters": 120}
-    assert plan.missing == ["refresh_tokens", "profile_wallets", "sync_webhooks"]
-    # Profiling is missing, so clustering cannot follow discovery through it.
-    assert plan.chains["discover_wallets"] == []
-    (tmp_path / "profile_wallets.py").write_text("")
-    plan = make_plan(intervals, tmp_path)
-    assert plan.chains["discover_wallets"] == ["profile_wallets", "build_clusters"]
+def test_the_plan_runs_tokens_then_the_research_chain_when_due() -> None:
+    plan = research_plan(JobIntervals(discover_tokens=30, refresh_tokens=5, research=1440))
+    assert [c.head for c in plan] == ["discover_tokens", "refresh_tokens", "discover_wallets"]
+    assert plan[2].jobs == ("discover_wallets", "expand_tokens", "profile_wallets",
+                            "build_clusters")
+    # One tick of everything runs the stages in the chain's order.
+    assert tuple(s for c in plan for j in c.jobs for s in RESEARCH_JOBS[j]) == CHAIN
+    t0 = datetime(2025, 6, 1, tzinfo=UTC)
+    assert due_chains(plan, {}, t0) == plan
+    last = {c.head: t0 for c in plan}
+    assert due_chains(plan, last, t0 + timedelta(minutes=10)) == [plan[1]]
+    assert due_chains(plan, last, t0 + timedelta(minutes=30)) == plan[:2]
+    assert due_chains(plan, last, t0 + timedelta(days=3)) == plan  # coalesced: once
+    ran: list[str] = []
+    assert run_chain(plan[2], lambda j: ran.append(j) or (1 if j == "expand_tokens" else 0)) \
+        == {"discover_wallets": 0, "expand_tokens": 1}
+    assert ran == ["discover_wallets", "expand_tokens"]  # a follower waits on its leader
 
 
 def test_scheduler_once_runs_the_chains(sim: ServerProcess, db: Database, db_url: str) -> None:
@@ -109,8 +116,10 @@ def test_scheduler_once_runs_the_chains(sim: ServerProcess, db: Database, db_url
         env=env, capture_output=True, text=True, timeout=600, check=False, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "discover_tokens: every 30 min" in done.stdout
-    assert "discover_tokens exited 0" in done.stdout
-    assert "discover_wallets exited 0" in done.stdout
+    assert ("discover_wallets: every 1440 min, then expand_tokens → profile_wallets → "
+            "build_clusters") in done.stdout
+    for job in RESEARCH_JOBS:
+        assert f"{job} exited 0" in done.stdout
     ran = {r.job for r in JobRunRepository(db).last_runs()}
-    assert {"discover_tokens", "refresh_tokens", "discover_wallets"} <= ran
+    assert set(RESEARCH_JOBS) <= ran
     assert WalletOriginRepository(db).count() > 0

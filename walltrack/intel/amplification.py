@@ -13,9 +13,9 @@ Definitions (docs/clusters.md):
 * ``cluster_size`` — trading members of the cluster (the funder, who never trades, is not
   counted).
 
-The module keeps a *current* index: ``build_clusters`` replaces it after each run;
-:func:`load_index` rebuilds it from the store (a fresh process); the live pipeline can add
-the buys it sees with :meth:`AmplificationIndex.record_buy`.
+No module state: :func:`load_index` builds an index from the store (after each clustering
+run, or at a process's start) and the caller holds it — the live server passes it to
+scoring; the live pipeline can add the buys it sees with :meth:`AmplificationIndex.record_buy`.
 """
 
 from __future__ import annotations
@@ -108,32 +108,8 @@ class AmplificationIndex:
         )
 
 
-def empty_index(window_s: float = 300) -> AmplificationIndex:
-    return AmplificationIndex(
-        pl.DataFrame(schema={"cluster_id": pl.String, "wallet": pl.String, "role": pl.String}),
-        pl.DataFrame(schema={"wallet": pl.String, "mint": pl.String,
-                             "ts": pl.Datetime("us", "UTC")}),
-        window_s=window_s,
-    )
-
-
-_current: AmplificationIndex | None = None
-_current_lock = threading.Lock()
-
-
-def set_current(index: AmplificationIndex) -> None:
-    global _current
-    with _current_lock:
-        _current = index
-
-
-def current_index() -> AmplificationIndex | None:
-    """The index of the last clustering run in this process (None before any)."""
-    return _current
-
-
 def load_index(db: Database, *, window_s: float) -> AmplificationIndex:
-    """Rebuild the index from the store (cluster members and their buys) and make it current."""
+    """Rebuild the index from the store (cluster members and their buys)."""
     with db.connection() as conn:
         member_rows = conn.execute(
             "SELECT cluster_id, wallet, role FROM cluster_members "
@@ -147,27 +123,12 @@ def load_index(db: Database, *, window_s: float) -> AmplificationIndex:
         "cluster_id": pl.String, "wallet": pl.String, "role": pl.String})
     buys = pl.DataFrame(buy_rows, orient="row", schema={
         "wallet": pl.String, "mint": pl.String, "ts": pl.Datetime("us", "UTC")})
-    index = AmplificationIndex(members, buys, window_s=window_s)
-    set_current(index)
-    return index
-
-
-def amplification(
-    wallet: str, mint: str, at: datetime, window_s: float | None = None
-) -> Amplification:
-    """What live scoring calls on every signal: the current index's answer (no cluster when
-    no clustering has run in this process — call :func:`load_index` at start-up)."""
-    index = _current
-    return NO_CLUSTER if index is None else index.lookup(wallet, mint, at, window_s)
+    return AmplificationIndex(members, buys, window_s=window_s)
 
 
 __all__ = [
     "NO_CLUSTER",
     "Amplification",
     "AmplificationIndex",
-    "amplification",
-    "current_index",
-    "empty_index",
     "load_index",
-    "set_current",
 ]

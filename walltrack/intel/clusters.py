@@ -3,7 +3,8 @@
 ``build_clusters`` reads swaps, funding transfers, wallet origins and wallet scores, computes
 the edges (``graph_edges``) and the clusters (``cluster_detect``), replaces the previous
 run's ``wallet_edges``, ``clusters``, ``cluster_members`` and ``wallets.cluster_id`` in one
-transaction, and rebuilds the amplification index used by live scoring.
+transaction. Live scoring builds its amplification index from those rows
+(``amplification.load_index``).
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from psycopg import sql
 from pydantic import Field
 
 from walltrack.errors import ValidationError
-from walltrack.intel import amplification
 from walltrack.intel.blacklist import set_blacklisted
 from walltrack.intel.cluster_detect import MEMBER_SCHEMA, detect_clusters
 from walltrack.intel.graph_edges import (
     early_buyers_from_swaps,
     early_cooccurrence_edges,
-    first_buys,
     funded_by_edges,
     synced_buy_edges,
 )
@@ -53,7 +52,11 @@ class ClusterReport(DomainModel):
     edges: dict[str, int] = Field(default_factory=dict)
     swaps_read: int = 0
     transfers_read: int = 0
+    neo4j_mirrored: int | None = None  # statements sent to the Neo4j mirror, when set up
     seconds: float = 0.0
+
+    def summary(self) -> str:
+        return f"{self.clusters} clusters, {self.clustered_wallets} wallets, edges {self.edges}"
 
 
 def compute_graph(
@@ -190,22 +193,19 @@ def write_graph(
 def build_clusters(
     db: Database, config: ClusterConfig, *, now: datetime, progress: Progress | None = None
 ) -> ClusterReport:
-    """The clustering run: read the store, compute, replace the graph rows, rebuild the
-    amplification index. Returns counts for the job summary."""
+    """The clustering run: read the store, compute, replace the graph rows. Returns counts
+    for the job summary (the amplification index is built from the stored rows by
+    ``amplification.load_index``)."""
     report = progress or no_progress
     started = time.perf_counter()
-    report("read", 0, 4)
+    report("read", 0, 3)
     swaps, transfers, origins, scores = _read_frames(db)
-    report("edges", 1, 4)
+    report("edges", 1, 3)
     edges, members = compute_graph(swaps, transfers, origins, config)
-    report("write", 2, 4)
+    report("write", 2, 3)
     clusters = cluster_summaries(members, edges, scores, now=now)
     write_graph(db, edges, members, clusters, config, now=now)
-    report("index", 3, 4)
-    fb = first_buys(swaps).select("wallet", "mint", "ts")
-    amplification.set_current(amplification.AmplificationIndex(
-        members, fb, window_s=config.synced_buy_window_seconds))
-    report("done", 4, 4)
+    report("done", 3, 3)
     result = ClusterReport(
         computed_at=now,
         clusters=clusters.height,

@@ -18,15 +18,15 @@ closed trade); the evaluation uses it to tell *when* a fading wallet would have 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from psycopg.types.json import Jsonb
+from pydantic import Field
 
 from walltrack.intel.profiling import closed_trades, load_window
 from walltrack.logging import get_logger
-from walltrack.models import DecayStatus, DynamicConfig, new_id
+from walltrack.models import DecayStatus, DomainModel, DynamicConfig, new_id
 from walltrack.models.config import DecayConfig
 from walltrack.store import Database
 
@@ -87,14 +87,13 @@ def decide_statuses(
     )
 
 
-@dataclass
-class DecayReport:
+class DecayReport(DomainModel):
     wallets: int = 0
     changed: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = Field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"wallets": self.wallets, "changed": self.changed, "by_status": self.by_status}
+    def summary(self) -> str:
+        return f"decay changed {self.changed} statuses {self.by_status}"
 
 
 def _wallet_frame(db: Database) -> pl.DataFrame:
@@ -151,5 +150,5 @@ def apply_decay(
     counts = decided.group_by("new_status").len()
     report = DecayReport(wallets=decided.height, changed=len(events),
                          by_status=dict(zip(counts["new_status"], counts["len"], strict=True)))
-    log.info("wallets_decayed", **report.as_dict())
+    log.info("wallets_decayed", **report.model_dump())
     return report

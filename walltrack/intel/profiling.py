@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -37,7 +36,7 @@ from psycopg import sql
 from walltrack.intel.fifo import token_trades
 from walltrack.intel.wallet_score import score_expr
 from walltrack.logging import get_logger
-from walltrack.models import DynamicConfig
+from walltrack.models import DomainModel, DynamicConfig
 from walltrack.models.config import ProfilingConfig
 from walltrack.progress import Progress, no_progress
 from walltrack.store import Database
@@ -208,8 +207,7 @@ def _activity_hours(swaps: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@dataclass
-class ProfilingReport:
+class ProfilingReport(DomainModel):
     wallets: int = 0
     swaps: int = 0
     bots: int = 0
@@ -217,11 +215,8 @@ class ProfilingReport:
     compute_seconds: float = 0.0
     write_seconds: float = 0.0
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {"wallets": self.wallets, "swaps": self.swaps, "bots": self.bots,
-                "load_seconds": round(self.load_seconds, 3),
-                "compute_seconds": round(self.compute_seconds, 3),
-                "write_seconds": round(self.write_seconds, 3)}
+    def summary(self) -> str:
+        return f"profiled {self.wallets} wallets from {self.swaps} swaps ({self.bots} bots)"
 
 
 def load_window(db: Database, config: ProfilingConfig, *, now: datetime) -> pl.DataFrame:
@@ -257,26 +252,27 @@ def profile_wallets(
     if swaps is None:
         swaps = load_window(db, config.profiling, now=now)
     report.swaps = swaps.height
-    report.load_seconds = time.perf_counter() - started
+    report.load_seconds = round(time.perf_counter() - started, 3)
     report_progress("compute", 1, 3)
     started = time.perf_counter()
     profiles = compute_profiles(swaps, config.profiling, now=now, wallets=wallets)
-    report.compute_seconds = time.perf_counter() - started
+    report.compute_seconds = round(time.perf_counter() - started, 3)
     report_progress("write", 2, 3)
     started = time.perf_counter()
     write_profiles(db, profiles)
-    report.write_seconds = time.perf_counter() - started
+    report.write_seconds = round(time.perf_counter() - started, 3)
     report_progress("write", 3, 3)
     report.wallets = profiles.height
     report.bots = int(profiles["is_bot"].sum()) if profiles.height else 0
-    log.info("wallets_profiled", **report.as_dict())
+    log.info("wallets_profiled", **report.model_dump())
     return report
 
 
 def write_profiles(db: Database, profiles: pl.DataFrame) -> None:
     """Upsert ``wallet_metrics`` and set wallets.score/is_bot/last_activity_at, in bulk.
 
-    The score written to ``wallets`` is before decay; ``apply_decay`` applies its factor.
+    ``wallets.raw_score`` is the profile's score; ``apply_decay`` writes ``wallets.score``
+    (after decay) from it.
     """
     if profiles.is_empty():
         return
@@ -300,10 +296,11 @@ def write_profiles(db: Database, profiles: pl.DataFrame) -> None:
             "INSERT INTO wallet_metrics ({cols}) SELECT {cols} FROM _stage_metrics "
             "ON CONFLICT (wallet) DO UPDATE SET {updates}").format(cols=cols, updates=updates))
         cur.execute(
-            """UPDATE wallets w SET score = m.score, is_bot = m.is_bot,
+            """UPDATE wallets w SET raw_score = m.score, is_bot = m.is_bot,
                    last_activity_at = GREATEST(w.last_activity_at, m.last_trade_at)
                FROM _stage_metrics m WHERE m.wallet = w.address
-                 AND (w.score IS DISTINCT FROM m.score OR w.is_bot IS DISTINCT FROM m.is_bot
+                 AND (w.raw_score IS DISTINCT FROM m.score
+                      OR w.is_bot IS DISTINCT FROM m.is_bot
                       OR w.last_activity_at IS DISTINCT FROM
                          GREATEST(w.last_activity_at, m.last_trade_at))"""
         )

@@ -61,6 +61,7 @@ class SiblingReport(DomainModel):
     failed: int = 0
     transfers_stored: int = 0
     new_wallets: int = 0
+    funding_stored: int = 0  # the new siblings' own funding, collected right after
     seconds: float = 0.0
     skipped_reasons: dict[str, int] = Field(default_factory=dict)
 

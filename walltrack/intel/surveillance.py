@@ -49,6 +49,14 @@ class SurveillanceReport(DomainModel):
     def values_are_stale(self) -> bool:
         return self.stale > 0 or self.stale_reason is not None
 
+    def summary(self) -> str:
+        text = (f"{self.tokens} active, {self.snapshots} snapshots, {self.dead} dead, "
+                f"{self.rugged} rugged, {self.missing} missing")
+        if self.values_are_stale:
+            text += (f"\nWARNING: {self.stale} token(s) stale, nothing stored for them: "
+                     f"{self.stale_reason}")
+        return text
+
 
 def status_for(
     prev: TokenSnapshot | None,

@@ -51,6 +51,14 @@ class TokenDiscoveryReport(DomainModel):
     source_errors: dict[str, str] = Field(default_factory=dict)  # listing → error (skipped)
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items())) or "none"
+        text = (f"{self.candidates} candidates, {self.kept} kept ({self.new_tokens} new), "
+                f"rejected: {rejected}")
+        if self.source_errors:
+            text += f"; listings failed: {', '.join(self.source_errors)}"
+        return text
+
 
 class Candidate(DomainModel):
     mint: str

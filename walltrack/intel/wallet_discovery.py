@@ -81,6 +81,12 @@ class WalletDiscoveryReport(DomainModel):
     select_seconds: float = 0.0
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        return (f"{self.tokens} tokens, {self.swaps_stored} new swaps, "
+                f"{self.early_profitable} early profitable buyers on {self.wallets} wallets "
+                f"({self.new_wallets} new)" + (f", {len(self.failed_tokens)} tokens failed"
+                                              if self.failed_tokens else ""))
+
 
 # -- swaps as frames ---------------------------------------------------------------------
 

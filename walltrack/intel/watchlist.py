@@ -9,12 +9,11 @@ a wallet on, ``remove`` takes it off — except that a blacklisted wallet is nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from walltrack.errors import WallTrackError
 from walltrack.logging import get_logger
-from walltrack.models import DynamicConfig, WatchlistOverride
+from walltrack.models import DomainModel, DynamicConfig, WatchlistOverride
 from walltrack.models.config import WatchlistConfig
 from walltrack.store import Database
 
@@ -25,8 +24,7 @@ class UnknownWalletError(WallTrackError):
     code = "unknown_wallet"
 
 
-@dataclass
-class WatchlistReport:
+class WatchlistReport(DomainModel):
     size: int = 0
     added: int = 0
     removed: int = 0
@@ -34,8 +32,8 @@ class WatchlistReport:
     manual_adds: int = 0
     manual_removes: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def summary(self) -> str:
+        return f"watchlist {self.size} (+{self.added} −{self.removed})"
 
 
 # Effective membership in one statement: rule → cap → override → blacklist.
@@ -84,7 +82,7 @@ def apply_watchlist(db: Database, config: DynamicConfig, *, now: datetime) -> Wa
     assert rows is not None
     report = WatchlistReport(added=rows[0], removed=rows[1], size=rows[2], automatic=rows[3],
                              manual_adds=rows[4], manual_removes=rows[5])
-    log.info("watchlist_applied", at=now.isoformat(), **report.as_dict())
+    log.info("watchlist_applied", at=now.isoformat(), **report.model_dump())
     return report
 
 

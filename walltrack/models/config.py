@@ -144,14 +144,16 @@ class ClusterConfig(DomainModel):
 
 
 class JobIntervals(DomainModel):
-    """Minutes between scheduled runs."""
+    """Minutes between scheduled runs.
+
+    ``research`` is the research chain (discover wallets → expand tokens → profile →
+    clusters, walltrack/intel/research.py); daily by default because each run reads every
+    tracked wallet's new history — Helius credits, see ``python -m walltrack status``.
+    """
 
     discover_tokens: int = Field(default=30, ge=1)
     refresh_tokens: int = Field(default=5, ge=1)
-    discover_wallets: int = Field(default=60, ge=1)
-    profile_wallets: int = Field(default=60, ge=1)
-    build_clusters: int = Field(default=120, ge=1)
-    sync_webhooks: int = Field(default=10, ge=1)
+    research: int = Field(default=1440, ge=1)
 
 
 class ExecutionConfig(DomainModel):

@@ -26,6 +26,17 @@ class DecayStatus(StrEnum):
     blacklisted = "blacklisted"  # by the operator; excluded from everything downstream
 
 
+class Lifecycle(StrEnum):
+    """Where a wallet stands, beside its decay status (walltrack/intel/lifecycle.py)."""
+
+    discovered = "discovered"  # found, not profiled yet (or nothing to profile)
+    profiled = "profiled"  # profiled, the watchlist rule not applied yet
+    watchlisted = "watchlisted"
+    ignored = "ignored"  # profiled, does not meet the watchlist criteria
+    flagged = "flagged"  # watchlisted, but decay flags or downgrades it
+    removed = "removed"  # was watchlisted, is not any more (or blacklisted)
+
+
 class WatchlistOverride(StrEnum):
     """A manual decision that wins over the automatic watchlist rule."""
 
@@ -61,6 +72,9 @@ class Wallet(DomainModel):
     watchlist_override: WatchlistOverride = WatchlistOverride.none
     cluster_id: str | None = None
     score: Fraction | None = None  # wallet score after decay
+    raw_score: Fraction | None = None  # the profile's score, before decay
+    lifecycle: Lifecycle = Lifecycle.discovered
+    lifecycle_reason: str | None = None
     last_activity_at: UtcDatetime | None = None
     notes: str | None = None
     updated_at: UtcDatetime = Field(default_factory=utcnow)
@@ -101,6 +115,16 @@ class WalletMetrics(DomainModel):
     bot_reason: str | None = None
     score: Fraction = 0.0  # before decay
     last_trade_at: UtcDatetime | None = None
+
+
+class LifecycleEvent(DomainModel):
+    id: str = Field(default_factory=new_id)
+    wallet: Address
+    at: UtcDatetime = Field(default_factory=utcnow)
+    before: Lifecycle
+    after: Lifecycle
+    reason: str
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class DecayEvent(DomainModel):

@@ -19,6 +19,7 @@ from walltrack.models import (
     DynamicConfig,
     FundingTransfer,
     JobRun,
+    LifecycleEvent,
     Order,
     Position,
     RiskEvent,
@@ -102,6 +103,10 @@ class WalletMetricsRepository(Repository[WalletMetrics]):
 
 class DecayEventRepository(Repository[DecayEvent]):
     table, model, key = "decay_events", DecayEvent, ("id",)
+
+
+class LifecycleEventRepository(Repository[LifecycleEvent]):
+    table, model, key = "lifecycle_events", LifecycleEvent, ("id",)
 
 
 class WalletEdgeRepository(Repository[WalletEdge]):
@@ -217,6 +222,7 @@ ENTITY_REPOSITORIES: tuple[type[Repository[Any]], ...] = (
     WalletOriginRepository,
     WalletMetricsRepository,
     DecayEventRepository,
+    LifecycleEventRepository,
     WalletEdgeRepository,
     ClusterRepository,
     ClusterMemberRepository,

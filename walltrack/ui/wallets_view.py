@@ -10,8 +10,8 @@ import altair as alt
 import polars as pl
 
 from walltrack.intel.blacklist import clear_blacklist, set_blacklisted
-from walltrack.intel.pipeline import run_analysis
 from walltrack.intel.profiling import latest_swap_at
+from walltrack.intel.research import run_analysis
 from walltrack.intel.watchlist import set_watchlist_override
 from walltrack.models import WatchlistOverride, utcnow
 from walltrack.store import Database
@@ -114,8 +114,9 @@ def watchlist(db: Database, wallet: str, choice: str) -> bool:
                                   now=utcnow())
 
 
-def reprofile(db: Database, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
-    return run_analysis(db, ConfigRepository(db).load(), now=now or utcnow())
+def reprofile(db: Database, *, now: datetime | None = None) -> str:
+    """The profile_wallets job's stages (profile → decay → watchlist); its summary."""
+    return run_analysis(db, now=now or utcnow()).summary()
 
 
 

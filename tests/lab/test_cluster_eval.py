@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from walltrack.intel.cluster_eval import accuracy_from_frames
+from walltrack.lab.cluster_eval import accuracy_from_frames
 
 TRUTH = pl.DataFrame({
     "wallet": ["L1", "a", "b", "F1", "L2", "c", "d", "F2", "X", "r"],

@@ -10,26 +10,21 @@ it with ``market.truth_wallets``. Metrics:
   first 20 closed trades after that day (replayed trade by trade with ``decay_timeline``);
 - discovery and bot-flag figures for context (how many of each archetype were found,
   bots flagged, watchlist precision);
-- the cluster metrics of ``walltrack.intel.cluster_eval.cluster_accuracy``:
+- the cluster metrics of ``walltrack.lab.cluster_eval.cluster_accuracy``:
   ``cluster_pairwise_f1``, ``leader_accuracy``, ``exchange_merges`` (definitions there).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import polars as pl
 from psycopg import sql
 
-from walltrack.intel.cluster_eval import cluster_accuracy
 from walltrack.intel.decay import decay_timeline
-from walltrack.intel.pipeline import ResearchReport, run_discovery, run_research
 from walltrack.intel.profiling import closed_trades
+from walltrack.lab.cluster_eval import cluster_accuracy
 from walltrack.models import DynamicConfig
-from walltrack.progress import Progress
-from walltrack.settings import Settings
 from walltrack.simulator.market import Market
 from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository, SwapRepository
@@ -77,33 +72,6 @@ def fading_detection(
         "fading_detected_share": round(float(caught["detected"].mean()), 4) if n else None,
         "fading_median_trades_to_detect": caught["trade"].median(),
     }
-
-
-async def replay_research(
-    settings: Settings,
-    db: Database,
-    base_url: str,
-    *,
-    now: datetime,
-    end: datetime,
-    step: timedelta,
-    client_options: dict[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> ResearchReport:
-    """Run discovery as the scheduler would — every ``step`` from ``now`` to ``end``,
-    moving the simulator's clock (``/sim/advance``) — then the full research at ``end``."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as sim:
-        while now + step < end:
-            await run_discovery(settings, db, now=now, progress=progress,
-                                client_options=client_options)
-            response = await sim.post("/sim/advance", json={"seconds": step.total_seconds()})
-            response.raise_for_status()
-            now += step
-        remaining = (end - now).total_seconds()
-        if remaining > 0:
-            (await sim.post("/sim/advance", json={"seconds": remaining})).raise_for_status()
-    return await run_research(settings, db, now=end, progress=progress,
-                              client_options=client_options)
 
 
 def evaluate_against_truth(db: Database, market: Market) -> dict[str, Any]:

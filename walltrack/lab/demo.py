@@ -2,9 +2,9 @@
 
 No account and no key: a seeded market (``walltrack.simulator``) is served on 127.0.0.1 in
 the real APIs' formats and WallTrack's own clients talk to it over HTTP, exactly as they
-would talk to Helius, DexScreener, Jupiter and an RPC node. Discovery runs as the scheduler
-would run it — once per simulated day, the simulator's clock moved forward in between — then
-at the window's end: wallet histories → funding → profiling → decay → watchlist → clusters.
+would talk to Helius, DexScreener, Jupiter and an RPC node. The scheduler's plan is replayed
+through the job entry points, one simulated day at a time (``walltrack.lab.replay``): what
+is measured here is what an operator leaves running.
 The store (embedded by default) keeps the result, so the notebooks show it afterwards.
 
 A store holds the research of one simulated market: running another seed (or size) on it
@@ -13,7 +13,6 @@ needs ``fresh=True``, which empties the research tables first (config edits are 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 from typing import Any
@@ -22,23 +21,20 @@ import polars as pl
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
-from walltrack.clients.base import ClientPolicy
 from walltrack.errors import ConfigurationError
-from walltrack.intel.evaluation import evaluate_against_truth, replay_research
-from walltrack.intel.market_clock import simulator_now
+from walltrack.lab.evaluation import evaluate_against_truth
+from walltrack.lab.replay import ReplayReport, replay_schedule
 from walltrack.progress import Progress
 from walltrack.settings import Settings
-from walltrack.simulator import SimParams, generate_market
+from walltrack.simulator import Market, SimParams, generate_market
 from walltrack.simulator.background import serving
 from walltrack.store import Database
 
-# The local simulator has no rate limits: the real APIs' throttles would only add waiting.
-SIMULATOR_POLICY = ClientPolicy(rate_per_second=1000.0, burst=100)
 MARKET_KEY = "simulator_market"  # a row of `config` naming the market the research is from
 RESEARCH_TABLES = (
     "token_snapshots", "tokens", "swaps", "funding_transfers", "wallet_origins",
-    "wallet_metrics", "decay_events", "wallet_edges", "cluster_members", "clusters", "wallets",
-    "history_cursors",
+    "wallet_metrics", "decay_events", "lifecycle_events", "wallet_edges", "cluster_members",
+    "clusters", "wallets", "history_cursors",
 )
 
 
@@ -124,6 +120,29 @@ def prepare_store(db: Database, params: SimParams, *, fresh: bool) -> None:
         )
 
 
+def simulator_settings(settings: Settings, url: str) -> Settings:
+    """``settings`` with every API pointed at the simulator at ``url``."""
+    # Validated again (not model_copy): URLs and the key become their proper types.
+    return Settings.model_validate({
+        **settings.model_dump(), "helius_api_url": url, "dexscreener_url": url,
+        "jupiter_url": url, "solana_rpc_urls": [f"{url}/rpc"],
+        "helius_api_key": "simulator",
+    })
+
+
+def research_on_market(
+    settings: Settings, db: Database, market: Market, *,
+    step: timedelta = timedelta(hours=24), progress: Progress | None = None,
+) -> ReplayReport:
+    """Serve ``market``, replay the scheduler on it from one ``step`` after its start to
+    its end (``walltrack.lab.replay``), and return the replay's report."""
+    params = market.params
+    end = params.start + timedelta(days=params.days)
+    with serving(market, start_at=step.total_seconds()) as url:
+        return replay_schedule(simulator_settings(settings, url), db, url, end=end,
+                               step=step, progress=progress)
+
+
 def run_simulated_research(
     settings: Settings,
     db: Database,
@@ -136,21 +155,10 @@ def run_simulated_research(
     started = time.perf_counter()
     prepare_store(db, params, fresh=fresh)
     market = generate_market(params)
-    end = params.start + timedelta(days=params.days)
-    with serving(market, start_at=step.total_seconds()) as url:
-        # Validated again (not model_copy): URLs and the key become their proper types.
-        sim_settings = Settings.model_validate({
-            **settings.model_dump(), "helius_api_url": url, "dexscreener_url": url,
-            "jupiter_url": url, "solana_rpc_urls": [f"{url}/rpc"],
-            "helius_api_key": "simulator",
-        })
-        now = asyncio.run(simulator_now(url))
-        report = asyncio.run(replay_research(
-            sim_settings, db, url, now=now, end=end, step=step,
-            client_options={"policy": SIMULATOR_POLICY}, progress=progress))
+    report = research_on_market(settings, db, market, step=step, progress=progress)
     accuracy = evaluate_against_truth(db, market)
     return DemoResult(params=params.model_dump(mode="json"), accuracy=accuracy,
-                      stage_seconds=report.seconds,
+                      stage_seconds=report.stage_seconds,
                       seconds=round(time.perf_counter() - started, 2),
                       top_wallets=top_wallets(db, market.truth_wallets),
                       clusters=cluster_list(db), counts=research_counts(db))

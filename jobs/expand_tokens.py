@@ -1,0 +1,21 @@
+"""A first profile (it marks the bots) → tokens bought by the tracked wallets → their early
+profitable buyers → funding → siblings → histories.
+
+    python jobs/expand_tokens.py [--sim-clock | --data-clock | --now ISO]
+        [--helius-rps N] [--dex-rps N]
+
+One slice of the research chain (walltrack/intel/research.py, RESEARCH_JOBS): the scheduler
+runs the slices in order, and the evaluation calls this same entry point.
+"""
+
+from __future__ import annotations
+
+from walltrack.jobrunner import research_job_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    return research_job_main("expand_tokens", argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
