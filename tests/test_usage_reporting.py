@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.clients.fault_server import FaultServer, Reply
-from tests.harness.processes import REPO_ROOT
+from tests.harness.processes import REPO_ROOT, run_server
 from walltrack.clients.base import ClientPolicy, RetryPolicy
 from walltrack.clients.helius import HeliusClient
 from walltrack.clients.usage import UsageMeter
@@ -127,3 +127,22 @@ def test_status_prints_usage_per_api_and_against_the_plan(db: Database, db_url: 
         "RPC 500 req/s" in roomy
     assert "used 1,201,000 of 200,000,000 credits this month (0.6 %)" in roomy
     assert "WARNING" not in roomy
+
+
+def test_a_research_job_records_its_api_usage(db: Database, db_url: str) -> None:
+    """``jobs/discover_tokens.py`` as a real process against the simulator process: the
+    run's DexScreener calls land in ``api_usage`` and in the run's stats."""
+    with run_server([sys.executable, "-m", "walltrack.simulator", "serve", "--preset", "small",
+                     "--port", "{port}", "--speed", "0", "--start-at", str(5 * 86400)],
+                    ready_path="/health", timeout=120) as sim:
+        env = {**os.environ, "WALLTRACK_DATABASE_URL": db_url,
+               "WALLTRACK_DEXSCREENER_URL": sim.url, "WALLTRACK_HELIUS_API_URL": sim.url,
+               "WALLTRACK_LOG_FORMAT": "json"}
+        done = subprocess.run([sys.executable, str(REPO_ROOT / "jobs" / "discover_tokens.py"),
+                               "--sim-clock", "--dex-rps", "100"], env=env, cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (row,) = UsageRepository(db).days(api="dexscreener")
+    assert row.calls > 0 and row.credits == 0 and row.day == utc_today()
+    (run,) = JobRunRepository(db).last_runs()
+    assert run.stats["api_usage"] == {"dexscreener": {"calls": row.calls, "credits": 0}}

@@ -196,12 +196,15 @@ def research_job_main(job: str, argv: Sequence[str] | None = None, *,
     The scheduler runs the scripts; the evaluation calls this very function in-process."""
     args = research_parser(job).parse_args(argv)
 
-    def work(run_settings: Settings, run_db: Database, stats: dict[str, Any]) -> str:
+    def work(run_settings: Settings, run_db: Database, stats: dict[str, Any],
+             meter: UsageMeter) -> str:
+        options = client_options(args)
+        options.common["meter"] = meter  # every client of the run counts in the job's meter
+
         async def go() -> ResearchReport:
             now = await job_now(run_settings, run_db, args)
             return await run_research_job(job, run_settings, run_db, now=now,
-                                          progress=log_progress(job),
-                                          options=client_options(args))
+                                          progress=log_progress(job), options=options)
 
         report = asyncio.run(go())
         stats["now"] = report.now.isoformat()
