@@ -61,11 +61,11 @@ def test_run_job_gives_the_work_a_meter_and_flushes_it(
         return "three pages"
 
     assert run_job("usage_probe", work) == 0
-    (today,) = UsageRepository(db).days(api="helius")
+    (today,) = UsageRepository(db).days(api="helius@local")
     assert (today.day, today.calls, today.credits) == (utc_today(), 3, 300)
     (run,) = JobRunRepository(db).last_runs()
     assert run.outcome is JobOutcome.succeeded
-    assert run.stats["api_usage"] == {"helius": {"calls": 3, "credits": 300}}
+    assert run.stats["api_usage"] == {"helius@local": {"calls": 3, "credits": 300}}
     assert got[0].pending() == {}  # flushed
 
     # A failing job still flushes what it spent.
@@ -75,11 +75,11 @@ def test_run_job_gives_the_work_a_meter_and_flushes_it(
         raise ExternalAPIError("gave up", api="helius")
 
     assert run_job("usage_probe", failing) == 2
-    (today,) = UsageRepository(db).days(api="helius")
+    (today,) = UsageRepository(db).days(api="helius@local")
     assert (today.calls, today.credits) == (5, 500)
     (run,) = JobRunRepository(db).last_runs()
     assert run.outcome is JobOutcome.failed
-    assert run.stats["api_usage"] == {"helius": {"calls": 2, "credits": 200}}
+    assert run.stats["api_usage"] == {"helius@local": {"calls": 2, "credits": 200}}
 
     # A work function without a meter parameter keeps the old contract.
     def plain(_settings: Settings, _db: Database, stats: dict[str, Any]) -> str:
@@ -110,6 +110,7 @@ def test_status_prints_usage_per_api_and_against_the_plan(db: Database, db_url: 
         "helius": UsageCounts(calls=12_000, credits=1_200_000),
         "helius_rpc": UsageCounts(calls=1_000, credits=1_000),
         "dexscreener": UsageCounts(calls=321),
+        "helius@local": UsageCounts(calls=5_000, credits=500_000),  # the simulator: not billed
     })
     out = _status(db_url)
     lines = out.splitlines()
@@ -119,6 +120,7 @@ def test_status_prints_usage_per_api_and_against_the_plan(db: Database, db_url: 
     assert dex.split()[1:] == ["321", "0"] * 3
     assert "used 1,201,000 of 1,000,000 credits this month (120.1 %)" in out
     assert "projected" in out and "credits/day" in out
+    assert "never counted against the plan" in out
     assert "WARNING: 1,201,000 credits used this month, more than the free plan's 1,000,000" \
         in out
 
@@ -142,7 +144,7 @@ def test_a_research_job_records_its_api_usage(db: Database, db_url: str) -> None
                                "--sim-clock", "--dex-rps", "100"], env=env, cwd=REPO_ROOT,
                               capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    (row,) = UsageRepository(db).days(api="dexscreener")
+    (row,) = UsageRepository(db).days(api="dexscreener@local")  # the simulator: local
     assert row.calls > 0 and row.credits == 0 and row.day == utc_today()
     (run,) = JobRunRepository(db).last_runs()
-    assert run.stats["api_usage"] == {"dexscreener": {"calls": row.calls, "credits": 0}}
+    assert run.stats["api_usage"] == {"dexscreener@local": {"calls": row.calls, "credits": 0}}

@@ -16,7 +16,7 @@ from typing import Any
 
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings, get_logger
-from walltrack.models.usage import UsageSummary
+from walltrack.models.usage import UsageSummary, is_local_usage
 from walltrack.progress import Progress
 from walltrack.settings import Settings, load_settings
 from walltrack.store import open_database, store_status
@@ -55,6 +55,9 @@ def _print_usage(summary: UsageSummary, settings: Settings) -> None:
             cells = (a.today.calls, a.today.credits, a.last_7_days.calls,
                      a.last_7_days.credits, a.last_30_days.calls, a.last_30_days.credits)
             print(f"  {a.api.ljust(width)}" + "".join(f"  {c:>13,}" for c in cells))
+        if any(is_local_usage(a.api) for a in summary.apis):
+            print("  (@local: a simulator or test server on this machine — shown, never "
+                  "counted against the plan)")
     limits = settings.helius_limits
     print(f"Helius plan {limits.plan.value}: {limits.monthly_credits:,} credits/month, "
           f"enhanced API {limits.enhanced_per_second:g} req/s, "

@@ -54,7 +54,7 @@ async def test_ok_json(server: FaultServer) -> None:
     async with client(server.url) as api:
         assert await api.request("GET", "/x", params={"q": "1"}) == {"a": 1}
     assert server.seen[0].target == "/x?q=1"
-    metrics = api.meter.usage("testapi")
+    metrics = api.meter.usage(api.usage_name)
     assert (metrics.operations, metrics.calls, metrics.failures, metrics.retries) == (1, 1, 0, 0)
 
 
@@ -64,7 +64,7 @@ async def test_429_retry_after_is_honoured(server: FaultServer, fake_time: FakeT
     async with client(server.url, fake_time) as api:
         assert await api.request("GET", "/p") == [1]
     assert fake_time.waits == [3.0]  # not the tiny backoff: the server asked for 3 s
-    metrics = api.meter.usage("testapi")
+    metrics = api.meter.usage(api.usage_name)
     assert (metrics.retries, metrics.rate_limited, metrics.failures, metrics.errors) == (1, 1, 1, 0)
     assert metrics.calls == 2 and metrics.retry_wait_seconds == 3.0
 
@@ -82,7 +82,7 @@ async def test_500s_then_success(server: FaultServer) -> None:
     server.then(Reply(500, b"boom"), Reply(502, b"bad gw"), Reply(body=b'{"ok":true}'))
     async with client(server.url) as api:
         assert await api.request("GET", "/r") == {"ok": True}
-    assert api.meter.usage("testapi").retries == 2
+    assert api.meter.usage(api.usage_name).retries == 2
 
 
 async def test_500s_exhaust_retries(server: FaultServer, fake_time: FakeTime) -> None:
@@ -110,7 +110,7 @@ async def test_refused_connection() -> None:
     async with client(refused_url()) as api:
         with pytest.raises(ExternalAPIError, match="cannot connect"):
             await api.request("GET", "/x")
-    metrics = api.meter.usage("testapi")
+    metrics = api.meter.usage(api.usage_name)
     assert metrics.retries == 3 and metrics.errors == 1
     assert metrics.calls == 0  # a refused connection sends nothing
 
@@ -164,7 +164,7 @@ async def test_non_idempotent_call_retried_when_refused() -> None:
     async with client(refused_url()) as api:
         with pytest.raises(ExternalAPIError):
             await api.request("POST", "/send", json={}, idempotent=False)
-    assert api.meter.usage("testapi").retries == 3  # never left the machine: safe
+    assert api.meter.usage(api.usage_name).retries == 3  # never left the machine: safe
 
 
 async def test_breaker_opens_after_5_failures_then_probes(
@@ -180,7 +180,7 @@ async def test_breaker_opens_after_5_failures_then_probes(
         with pytest.raises(CircuitOpenError):
             await api.request("GET", "/h")
         assert len(server.seen) == 5  # refused without touching the network
-        assert api.meter.usage("testapi").breaker_state is BreakerState.open
+        assert api.meter.usage(api.usage_name).breaker_state is BreakerState.open
 
         fake_time.now += 29.9
         with pytest.raises(CircuitOpenError):
@@ -196,7 +196,7 @@ async def test_breaker_opens_after_5_failures_then_probes(
         server.default = Reply(body=b'{"up": true}')
         assert await api.request("GET", "/h") == {"up": True}
         assert api.breaker.state is BreakerState.closed
-    assert api.meter.usage("testapi").breaker_opened == 2
+    assert api.meter.usage(api.usage_name).breaker_opened == 2
 
 
 async def test_breaker_counts_failed_attempts_within_retries(server: FaultServer) -> None:

@@ -19,6 +19,8 @@ from walltrack.clients.usage import (
     helius_rest_credits,
     helius_rpc_credits,
     is_helius_host,
+    is_local_host,
+    usage_name_for,
 )
 from walltrack.errors import ConfigurationError, ExternalAPIError
 from walltrack.models.usage import UsageCounts
@@ -29,6 +31,7 @@ FAST = ClientPolicy(
     read_timeout=0.5, connect_timeout=0.5,
 )
 WALLET = "FCHTRYx6npkQCogtpZtEFLJeevAFGbDHhJyvqvT6F4kX"
+HELIUS = "helius@local"  # a loopback server is never the real provider: counted apart
 RPC_NULL = json.dumps({"jsonrpc": "2.0", "id": 1, "result": None}).encode()
 
 
@@ -41,7 +44,7 @@ async def test_meter_counts_every_helius_call_and_its_credits(server: FaultServe
             await helius.transactions_for_address(WALLET)
         await helius.parse_transactions([f"sig{i}" for i in range(150)])  # 2 batches
         await helius.list_webhooks()
-    usage = meter.usage("helius")
+    usage = meter.usage(HELIUS)
     assert len(server.seen) == 6
     assert (usage.operations, usage.calls, usage.failures, usage.errors) == (6, 6, 0, 0)
     # 5 enhanced-transaction calls at 100, one webhook management call at 100.
@@ -53,7 +56,7 @@ async def test_retries_are_calls_and_a_429_costs_no_credit(server: FaultServer) 
     meter = UsageMeter()
     async with HeliusClient(server.url, "k", policy=FAST, meter=meter) as helius:
         assert await helius.transactions_for_address(WALLET) == []
-    usage = meter.usage("helius")
+    usage = meter.usage(HELIUS)
     assert len(server.seen) == 3
     assert (usage.operations, usage.calls, usage.retries) == (1, 3, 2)
     assert (usage.failures, usage.rate_limited, usage.errors) == (2, 1, 0)
@@ -66,7 +69,7 @@ async def test_a_call_that_never_leaves_is_not_a_call() -> None:
     async with HeliusClient(refused_url(), "k", policy=FAST, meter=meter) as helius:
         with pytest.raises(ExternalAPIError, match="cannot connect"):
             await helius.transactions_for_address(WALLET)
-    usage = meter.usage("helius")
+    usage = meter.usage(HELIUS)
     assert (usage.operations, usage.errors, usage.retries) == (1, 1, 3)
     assert (usage.calls, usage.credits) == (0, 0)
 
@@ -83,9 +86,9 @@ async def test_one_meter_for_several_clients(server: FaultServer) -> None:
         await helius_again.transactions_for_address(WALLET)
         await dex.boosts_latest()
     snapshot = meter.snapshot()
-    assert sorted(snapshot) == ["dexscreener", "helius"]
-    assert (snapshot["helius"].calls, snapshot["helius"].credits) == (2, 200)
-    assert (snapshot["dexscreener"].calls, snapshot["dexscreener"].credits) == (1, 0)
+    assert sorted(snapshot) == ["dexscreener@local", HELIUS]
+    assert (snapshot[HELIUS].calls, snapshot[HELIUS].credits) == (2, 200)
+    assert (snapshot["dexscreener@local"].calls, snapshot["dexscreener@local"].credits) == (1, 0)
     assert meter.totals().calls == 3 == len(server.seen)
 
 
@@ -96,8 +99,8 @@ async def test_without_a_meter_each_client_has_its_own(server: FaultServer) -> N
     ) as two:
         await one.transactions_for_address(WALLET)
         assert one.meter is not two.meter
-        assert one.meter.usage("helius").calls == 1
-        assert two.meter.usage("helius").calls == 0  # no module-global counters
+        assert one.meter.usage(HELIUS).calls == 1
+        assert two.meter.usage(HELIUS).calls == 0  # no module-global counters
 
 
 async def test_rpc_on_helius_costs_helius_credits_elsewhere_none(server: FaultServer) -> None:
@@ -114,8 +117,8 @@ async def test_rpc_on_helius_costs_helius_credits_elsewhere_none(server: FaultSe
     async with SolanaRpcClient([server.url + "/rpc"], policy=FAST, meter=meter) as public:
         await public.call("getTransaction", ["sig"])
     usage = meter.snapshot()
-    assert (usage["helius_rpc"].calls, usage["helius_rpc"].credits) == (4, 31)
-    other = f"solana_rpc:{netloc}"
+    assert (usage["helius_rpc@local"].calls, usage["helius_rpc@local"].credits) == (4, 31)
+    other = f"solana_rpc:{netloc}@local"
     assert (usage[other].calls, usage[other].credits) == (1, 0)
 
 
@@ -128,7 +131,7 @@ async def test_time_waiting_for_the_rate_limiter_is_counted(
                          clock=fake_time.clock, sleep=fake_time.sleep) as api:
         for _ in range(3):
             await api.request("GET", "/x")
-    assert meter.usage("testapi").rate_wait_seconds == pytest.approx(2.0)
+    assert meter.usage("testapi@local").rate_wait_seconds == pytest.approx(2.0)
 
 
 def test_credit_table() -> None:
@@ -151,6 +154,14 @@ def test_credit_table() -> None:
     assert is_helius_host("mainnet.helius-rpc.com") and is_helius_host("api-mainnet.helius-rpc.com")
     assert not is_helius_host("api.mainnet-beta.solana.com")
     assert not is_helius_host("nothelius-rpc.com")
+
+
+def test_a_local_server_is_counted_apart() -> None:
+    for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"):
+        assert is_local_host(host), host
+    assert not is_local_host("mainnet.helius-rpc.com") and not is_local_host("10.0.0.5")
+    assert usage_name_for("helius", "http://127.0.0.1:8080") == "helius@local"
+    assert usage_name_for("helius", "https://api-mainnet.helius-rpc.com") == "helius"
 
 
 def test_webhook_events_cost_a_credit_each() -> None:
@@ -230,4 +241,4 @@ async def test_the_simulator_rpc_is_billed_like_helius(
     meter = UsageMeter()
     async with SolanaRpcClient.from_settings(settings, policy=FAST, meter=meter) as rpc:
         await rpc.call("getTransaction", ["sig"])
-    assert meter.usage("helius_rpc").credits == 10
+    assert meter.usage("helius_rpc@local").credits == 10

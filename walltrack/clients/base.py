@@ -34,7 +34,13 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from walltrack.clients.usage import ApiCounters, Pricing, UsageMeter, no_credits
+from walltrack.clients.usage import (
+    ApiCounters,
+    Pricing,
+    UsageMeter,
+    no_credits,
+    usage_name_for,
+)
 from walltrack.errors import CircuitOpenError, ExternalAPIError, RateLimitedError
 from walltrack.logging import get_logger
 from walltrack.models.usage import BreakerState
@@ -257,7 +263,9 @@ class ApiClient:
 
     Usage: ``meter`` (a :class:`~walltrack.clients.usage.UsageMeter`, shared by the clients
     of one job; a private one when not given) counts every call under ``usage_name``
-    (default: ``api``); ``pricing`` gives the credits of each sent request (default: none).
+    (default: ``api``; either gets ``@local`` appended when ``base_url`` is a loopback host,
+    i.e. the simulator or a test server); ``pricing`` gives the credits of each sent
+    request (default: none).
     ``self.metrics`` is this API's live counters in the meter.
     """
 
@@ -281,7 +289,7 @@ class ApiClient:
     ) -> None:
         self.api = api
         self.meter = meter if meter is not None else UsageMeter()
-        self.usage_name = usage_name or api
+        self.usage_name = usage_name_for(usage_name or api, base_url)
         self.pricing = pricing
         self.metrics: ApiCounters = self.meter.counters(self.usage_name)
         self.last_latency_ms: float | None = None  # this client's own, for health views

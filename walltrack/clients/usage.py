@@ -14,14 +14,18 @@ request. DexScreener, Jupiter and non-Helius RPC providers cost no credits (call
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+import httpx
+
 from walltrack.models.usage import (
     ADDITIVE_FIELDS,
+    LOCAL_SUFFIX,
     ApiUsage,
     BreakerState,
     UsageCounts,
@@ -36,7 +40,9 @@ __all__ = [
     "helius_rest_credits",
     "helius_rpc_credits",
     "is_helius_host",
+    "is_local_host",
     "no_credits",
+    "usage_name_for",
 ]
 
 # -- what a call costs -------------------------------------------------------------------
@@ -128,6 +134,23 @@ def is_helius_host(host: str) -> bool:
     """True for Helius's own RPC and API hosts (``*.helius-rpc.com``, ``*.helius.xyz``)."""
     host = host.lower().rstrip(".")
     return any(host == d or host.endswith("." + d) for d in ("helius-rpc.com", "helius.xyz"))
+
+
+def is_local_host(host: str) -> bool:
+    """A loopback address or ``localhost``: a simulator or test server, not a provider."""
+    host = host.lower().rstrip(".").strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def usage_name_for(name: str, base_url: str) -> str:
+    """``name``, marked ``@local`` when ``base_url`` is on this machine: the simulator's
+    calls are counted apart and never against a provider's plan."""
+    return name + LOCAL_SUFFIX if is_local_host(httpx.URL(base_url).host) else name
 
 
 # -- the meter ----------------------------------------------------------------------------

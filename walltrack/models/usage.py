@@ -32,6 +32,7 @@ from walltrack.models.base import DomainModel, UtcDatetime
 
 __all__ = [
     "ADDITIVE_FIELDS",
+    "LOCAL_SUFFIX",
     "ApiUsage",
     "ApiUsageDay",
     "ApiUsageSummary",
@@ -41,7 +42,16 @@ __all__ = [
     "UsageSource",
     "UsageSummary",
     "UsageWindow",
+    "is_local_usage",
 ]
+
+# The usage name of a client whose base URL is on this machine (the simulator, a test
+# server) ends with this: it is shown, but never counted against a provider's plan.
+LOCAL_SUFFIX = "@local"
+
+
+def is_local_usage(api: str) -> bool:
+    return api.endswith(LOCAL_SUFFIX)
 
 
 class BreakerState(StrEnum):
@@ -138,7 +148,8 @@ class ApiUsageSummary(DomainModel):
 
 
 class CreditPlanUsage(DomainModel):
-    """Credits used this calendar month (UTC) against the plan, and where the pace leads."""
+    """Credits used this calendar month (UTC) against the plan, and where the pace leads.
+    Usage on this machine (``…@local``: the simulator) is not counted."""
 
     plan: str
     monthly_credits: int

@@ -25,6 +25,7 @@ from walltrack.models.usage import (
     UsageSource,
     UsageSummary,
     UsageWindow,
+    is_local_usage,
 )
 from walltrack.store.database import Database
 
@@ -151,6 +152,7 @@ def _plan_usage(rows: list[ApiUsageDay], today: date, plan: str,
                 monthly_credits: int) -> CreditPlanUsage:
     month_start = today.replace(day=1)
     month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    rows = [r for r in rows if not is_local_usage(r.api)]  # the simulator costs nothing
     used = sum(r.credits for r in rows if r.day >= month_start)
     # The pace: credits per day over the last 7 days, today counted as a whole day, but not
     # before the first recorded usage (a new install is not diluted by days before it ran).
