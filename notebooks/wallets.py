@@ -9,9 +9,15 @@ def _():
     import marimo as mo
 
     from walltrack.ui import wallets_view as wv
-    from walltrack.ui.session import notebook_db
+    from walltrack.ui.session import open_notebook_db
 
-    return mo, notebook_db, wv
+    return mo, open_notebook_db, wv
+
+
+@app.cell
+def _(open_notebook_db):
+    db, db_error = open_notebook_db()
+    return db, db_error
 
 
 @app.cell
@@ -41,12 +47,13 @@ def _(mo, wv):
 
 
 @app.cell
-def _(get_version, notebook_db, search, status_filter, watch_only, wv):
+def _(db, db_error, get_version, mo, search, status_filter, watch_only, wv):
     get_version()
-    db = notebook_db()
+    mo.stop(db is None, mo.callout(mo.md(f"**The store cannot be opened.** {db_error}"),
+                                   kind="danger"))
     table = wv.wallet_table(db, statuses=list(status_filter.value),
                             watchlist_only=watch_only.value, search=search.value)
-    return db, table
+    return (table,)
 
 
 @app.cell

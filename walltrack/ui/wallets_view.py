@@ -4,7 +4,6 @@ wrappers over the package's actions so the notebook holds no rule."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import altair as alt
 import polars as pl
@@ -15,6 +14,7 @@ from walltrack.intel.research import run_analysis
 from walltrack.intel.watchlist import set_watchlist_override
 from walltrack.models import WatchlistOverride, utcnow
 from walltrack.store import Database
+from walltrack.store.frames import query_frame
 from walltrack.store.repositories import ConfigRepository
 
 STATUS_COLORS = {
@@ -33,18 +33,10 @@ FROM wallets w LEFT JOIN wallet_metrics m ON m.wallet = w.address
 """
 
 
-def _frame(db: Database, query: str, params: tuple[Any, ...] = ()) -> pl.DataFrame:
-    with db.connection() as conn, conn.cursor() as cur:
-        cur.execute(query, params)  # type: ignore[arg-type]
-        names = [d.name for d in cur.description or []]
-        rows = cur.fetchall()
-    return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-
-
 def wallet_table(db: Database, *, statuses: list[str] | None = None,
                  watchlist_only: bool = False, search: str = "") -> pl.DataFrame:
     """Wallets with their metrics, best score first, filtered as the notebook asks."""
-    frame = _frame(db, _TABLE_SQL + " ORDER BY score DESC NULLS LAST, w.address")
+    frame = query_frame(db, _TABLE_SQL + " ORDER BY score DESC NULLS LAST, w.address")
     if frame.is_empty():
         return frame
     if statuses:
@@ -84,17 +76,17 @@ def win_rate_pnl_chart(table: pl.DataFrame) -> alt.Chart:
 def wallet_story(db: Database, wallet: str, *, trades: int = 20) -> dict[str, pl.DataFrame]:
     """Everything that answers "why is this wallet here?"."""
     return {
-        "origins": _frame(db, "SELECT mint, method, rank, found_at, detail::text AS detail "
+        "origins": query_frame(db, "SELECT mint, method, rank, found_at, detail::text AS detail "
                               "FROM wallet_origins WHERE wallet = %s ORDER BY found_at, rank",
                           (wallet,)),
-        "metrics": _frame(db, "SELECT closed_trades, wins, losses, win_rate, raw_win_rate, "
+        "metrics": query_frame(db, "SELECT closed_trades, wins, losses, win_rate, raw_win_rate, "
                               "realized_pnl_sol, roi, profit_ratio, avg_hold_seconds, "
                               "timing_percentile, size_style, consistency, is_bot, bot_reason,"
                               " score AS score_before_decay, computed_at "
                               "FROM wallet_metrics WHERE wallet = %s", (wallet,)),
-        "decay": _frame(db, "SELECT at, before, after, reason FROM decay_events "
+        "decay": query_frame(db, "SELECT at, before, after, reason FROM decay_events "
                             "WHERE wallet = %s ORDER BY at DESC", (wallet,)),
-        "trades": _frame(db, "SELECT timestamp, side, mint, sol_amount, token_amount, source "
+        "trades": query_frame(db, "SELECT timestamp, side, mint, sol_amount, token_amount, source "
                              "FROM swaps WHERE wallet = %s ORDER BY timestamp DESC LIMIT %s",
                          (wallet, trades)),
     }
