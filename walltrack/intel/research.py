@@ -42,6 +42,7 @@ from walltrack.intel.wallet_discovery import (
     collect_funding,
     collect_wallet_histories,
     discover_wallets,
+    wallets_due_for_history,
 )
 from walltrack.intel.watchlist import apply_watchlist
 from walltrack.logging import get_logger
@@ -198,13 +199,20 @@ async def stage_discover_siblings(ctx: ResearchContext) -> DomainModel:
     return report
 
 
+class HistoriesReport(DomainModel):
+    wallets: int = 0  # due for a read (wallet_discovery.wallets_due_for_history)
+    stored: int = 0
+
+
 async def stage_collect_histories(ctx: ResearchContext) -> DomainModel:
     ctx.swaps_changed()
+    wd = ctx.config.wallet_discovery
     since = ctx.now - timedelta(days=ctx.config.profiling.window_days)
+    due = wallets_due_for_history(ctx.db, wd, now=ctx.now)
     stored = await collect_wallet_histories(
-        ctx.clients.helius, ctx.db, ctx.wallets_to_collect(), since=since,
-        progress=ctx.progress, config=ctx.config.wallet_discovery)
-    return CountReport(stored=stored)
+        ctx.clients.helius, ctx.db, due, since=since, progress=ctx.progress, config=wd,
+        now=ctx.now)
+    return HistoriesReport(wallets=len(due), stored=stored)
 
 
 class JudgedReport(DomainModel):
