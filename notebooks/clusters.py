@@ -12,7 +12,7 @@ def _():
     from walltrack.intel.clusters import blacklist_cluster
     from walltrack.models import utcnow
     from walltrack.ui.cluster_view import cluster_edges, cluster_rows, graph_chart, member_rows
-    from walltrack.ui.session import notebook_db
+    from walltrack.ui.session import open_notebook_db
 
     return (
         WallTrackError,
@@ -22,9 +22,15 @@ def _():
         graph_chart,
         member_rows,
         mo,
-        notebook_db,
+        open_notebook_db,
         utcnow,
     )
+
+
+@app.cell
+def _(open_notebook_db):
+    db, db_error = open_notebook_db()
+    return db, db_error
 
 
 @app.cell
@@ -38,10 +44,10 @@ def _(mo):
 
 
 @app.cell
-def _(WallTrackError, cluster_rows, notebook_db):
+def _(WallTrackError, cluster_rows, db, db_error):
     try:
-        clusters = cluster_rows(notebook_db())
-        load_error = None
+        clusters = cluster_rows(db) if db is not None else []
+        load_error = db_error
     except WallTrackError as exc:
         clusters, load_error = [], str(exc)
     return clusters, load_error
@@ -70,9 +76,9 @@ def _(clusters, mo):
 
 
 @app.cell
-def _(chosen, cluster_edges, graph_chart, member_rows, mo, notebook_db):
-    members = member_rows(notebook_db(), chosen.value)
-    edges = cluster_edges(notebook_db(), chosen.value)
+def _(chosen, cluster_edges, db, graph_chart, member_rows, mo):
+    members = member_rows(db, chosen.value)
+    edges = cluster_edges(db, chosen.value)
     mo.vstack([
         mo.md(f"### {chosen.value}: {len(members)} wallets, {edges.height} edges"),
         mo.ui.altair_chart(graph_chart(members, edges)),
@@ -91,11 +97,11 @@ def _(chosen, mo):
 
 
 @app.cell
-def _(WallTrackError, blacklist, blacklist_cluster, chosen, mo, notebook_db, reason,
+def _(WallTrackError, blacklist, blacklist_cluster, chosen, db, mo, reason,
       utcnow):
     mo.stop(not blacklist.value)
     try:
-        changed = blacklist_cluster(notebook_db(), chosen.value, reason.value, now=utcnow())
+        changed = blacklist_cluster(db, chosen.value, reason.value, now=utcnow())
         outcome = mo.callout(mo.md(f"Blacklisted {changed} wallets of {chosen.value}."),
                              kind="success")
     except WallTrackError as exc:

@@ -10,17 +10,23 @@ def _():
 
     from walltrack.errors import WallTrackError
     from walltrack.store import store_status
-    from walltrack.ui.session import notebook_db
+    from walltrack.ui.session import open_notebook_db
     from walltrack.ui.status_view import row_count_rows, summary_items
 
     return (
         WallTrackError,
         mo,
-        notebook_db,
+        open_notebook_db,
         row_count_rows,
         store_status,
         summary_items,
     )
+
+
+@app.cell
+def _(open_notebook_db):
+    db, db_error = open_notebook_db()
+    return db, db_error
 
 
 @app.cell
@@ -39,13 +45,13 @@ def _(mo):
 
 
 @app.cell
-def _(WallTrackError, notebook_db, refresh, store_status):
+def _(WallTrackError, db, db_error, refresh, store_status):
     refresh
+    status, status_error = None, db_error
     try:
-        status = store_status(notebook_db())
-        status_error = None
+        status = store_status(db) if db is not None else None
     except WallTrackError as exc:
-        status, status_error = None, str(exc)
+        status_error = str(exc)
     return status, status_error
 
 

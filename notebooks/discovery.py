@@ -18,7 +18,7 @@ def _():
         snapshot_chart,
         token_rows,
     )
-    from walltrack.ui.session import notebook_db
+    from walltrack.ui.session import open_notebook_db
 
     return (
         ConfigRepository,
@@ -27,7 +27,7 @@ def _():
         get_settings,
         market_now,
         mo,
-        notebook_db,
+        open_notebook_db,
         run_discovery,
         snapshot_chart,
         token_rows,
@@ -44,14 +44,15 @@ def _(mo):
 
 
 @app.cell
-def _(ConfigRepository, WallTrackError, get_settings, notebook_db):
+def _(ConfigRepository, WallTrackError, get_settings, open_notebook_db):
+    db, store_error = open_notebook_db()
+    settings, stored_config = None, None
     try:
-        settings = get_settings()
-        db = notebook_db()
-        stored_config = ConfigRepository(db).load().token_discovery
-        store_error = None
+        if db is not None:
+            settings = get_settings()
+            stored_config = ConfigRepository(db).load().token_discovery
     except WallTrackError as exc:
-        settings, db, stored_config, store_error = None, None, None, str(exc)
+        store_error = str(exc)
     return db, settings, store_error, stored_config
 
 

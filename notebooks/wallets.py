@@ -9,9 +9,15 @@ def _():
     import marimo as mo
 
     from walltrack.ui import wallets_view as wv
-    from walltrack.ui.session import notebook_db
+    from walltrack.ui.session import open_notebook_db
 
-    return mo, notebook_db, wv
+    return mo, open_notebook_db, wv
+
+
+@app.cell
+def _(open_notebook_db):
+    db, db_error = open_notebook_db()
+    return db, db_error
 
 
 @app.cell
@@ -33,20 +39,24 @@ def _(mo):
 
 @app.cell
 def _(mo, wv):
-    status_filter = mo.ui.multiselect(options=wv.STATUSES, label="Status")
+    lifecycle_filter = mo.ui.multiselect(options=wv.LIFECYCLES, label="Lifecycle")
+    status_filter = mo.ui.multiselect(options=wv.STATUSES, label="Decay status")
     watch_only = mo.ui.checkbox(label="Watchlist only")
     search = mo.ui.text(placeholder="address contains…", label="Search")
-    mo.hstack([status_filter, watch_only, search], justify="start", gap=2)
-    return search, status_filter, watch_only
+    mo.hstack([lifecycle_filter, status_filter, watch_only, search], justify="start", gap=2)
+    return lifecycle_filter, search, status_filter, watch_only
 
 
 @app.cell
-def _(get_version, notebook_db, search, status_filter, watch_only, wv):
+def _(db, db_error, get_version, lifecycle_filter, mo, search, status_filter, watch_only,
+      wv):
     get_version()
-    db = notebook_db()
+    mo.stop(db is None, mo.callout(mo.md(f"**The store cannot be opened.** {db_error}"),
+                                   kind="danger"))
     table = wv.wallet_table(db, statuses=list(status_filter.value),
+                            lifecycles=list(lifecycle_filter.value),
                             watchlist_only=watch_only.value, search=search.value)
-    return db, table
+    return (table,)
 
 
 @app.cell
@@ -125,6 +135,8 @@ def _(chosen, db, get_version, mo, wv):
         "Why it is here": mo.ui.table(story["origins"].to_dicts(), selection=None)
         if story["origins"].height else mo.md("_No discovery origin recorded._"),
         "Metrics": mo.ui.table(story["metrics"].to_dicts(), selection=None),
+        "Lifecycle": mo.ui.table(story["lifecycle"].to_dicts(), selection=None)
+        if story["lifecycle"].height else mo.md("_Discovered, not profiled yet._"),
         "Decay history": mo.ui.table(story["decay"].to_dicts(), selection=None)
         if story["decay"].height else mo.md("_No status change yet._"),
         "Recent trades": mo.ui.table(story["trades"].to_dicts(), selection=None),

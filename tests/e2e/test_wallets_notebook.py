@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests import factories
 from walltrack import models as m
-from walltrack.intel.decay import apply_decay
-from walltrack.intel.profiling import profile_wallets
+from walltrack.intel.research import run_analysis
 from walltrack.store import Database
 from walltrack.store.repositories import SwapRepository, WalletOriginRepository, WalletRepository
 
@@ -40,9 +39,8 @@ def seed_store(db: Database) -> None:
     WalletOriginRepository(db).upsert(m.WalletOrigin(
         wallet=BEST, mint=factories.MINT, method=m.DiscoveryMethod.early_profitable_buyer,
         rank=3, found_at=factories.T0))
-    now = factories.T0 + timedelta(days=1)
-    profile_wallets(db, m.DynamicConfig(), now=now)
-    apply_decay(db, m.DynamicConfig(), now=now)
+    # The profile_wallets job's stages: profile → decay → watchlist (and the lifecycle).
+    run_analysis(db, now=factories.T0 + timedelta(days=1))
 
 
 def test_wallets_page_shows_the_store_and_blacklists(db: Database, db_url: str, page: Page,
@@ -58,6 +56,8 @@ def test_wallets_page_shows_the_store_and_blacklists(db: Database, db_url: str, 
         # the best-scored wallet is selected: its story is shown
         expect(body).to_contain_text(f"Wallet {BEST}")
         expect(body).to_contain_text("Why it is here")
+        expect(body).to_contain_text("Lifecycle")
+        expect(body).to_contain_text("ignored")  # 6 closed trades, but below the rule
         page.get_by_role("button", name="Blacklist", exact=True).click()
         deadline = time.monotonic() + 30
         while WalletRepository(db).get(BEST).status is not m.DecayStatus.blacklisted:

@@ -8,6 +8,7 @@ import pytest
 from tests.intel.graph_data import T0, planted_market
 from walltrack.intel.clusters import build_clusters
 from walltrack.models.config import ClusterConfig
+from walltrack.settings import Settings, load_settings
 from walltrack.store import Database
 from walltrack.store.neo4j_mirror import (
     constraint_statements,
@@ -64,7 +65,7 @@ def test_edge_kinds_are_whitelisted() -> None:
 
 async def test_sync_is_a_no_op_without_a_uri(db: Database, monkeypatch) -> None:
     monkeypatch.delenv("WALLTRACK_NEO4J_URI", raising=False)
-    assert await sync_to_neo4j(db) is None
+    assert await sync_to_neo4j(db, Settings(_env_file=None, neo4j_uri=None)) is None
 
 
 @pytest.mark.skipif(not os.environ.get("WALLTRACK_NEO4J_URI"),
@@ -86,9 +87,9 @@ def test_mirror_into_a_real_neo4j_is_idempotent(db: Database) -> None:
             rels = driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
         return nodes, rels
 
-    asyncio.run(sync_to_neo4j(db))
+    asyncio.run(sync_to_neo4j(db, load_settings()))
     first = counts()
-    asyncio.run(sync_to_neo4j(db))
+    asyncio.run(sync_to_neo4j(db, load_settings()))
     assert counts() == first
     _w, clusters, _m, _e = read_graph(db)
     assert first[0] >= len(clusters)

@@ -28,6 +28,7 @@ from datetime import datetime
 import polars as pl
 
 from walltrack.store import Database
+from walltrack.store.frames import UTC_US, query_frame
 
 TRADING_ROLES = ("leader", "member")
 
@@ -110,19 +111,16 @@ class AmplificationIndex:
 
 def load_index(db: Database, *, window_s: float) -> AmplificationIndex:
     """Rebuild the index from the store (cluster members and their buys)."""
-    with db.connection() as conn:
-        member_rows = conn.execute(
-            "SELECT cluster_id, wallet, role FROM cluster_members "
-            "WHERE role IN ('leader', 'member')").fetchall()
-        buy_rows = conn.execute(
-            """SELECT s.wallet, s.mint, min(s.timestamp)
+    members = query_frame(
+        db, "SELECT cluster_id, wallet, role FROM cluster_members "
+            "WHERE role IN ('leader', 'member')",
+        schema={"cluster_id": pl.String, "wallet": pl.String, "role": pl.String})
+    buys = query_frame(
+        db, """SELECT s.wallet, s.mint, min(s.timestamp)
                FROM swaps s JOIN cluster_members m ON m.wallet = s.wallet
                WHERE s.side = 'buy' AND m.role IN ('leader', 'member')
-               GROUP BY s.wallet, s.mint""").fetchall()
-    members = pl.DataFrame(member_rows, orient="row", schema={
-        "cluster_id": pl.String, "wallet": pl.String, "role": pl.String})
-    buys = pl.DataFrame(buy_rows, orient="row", schema={
-        "wallet": pl.String, "mint": pl.String, "ts": pl.Datetime("us", "UTC")})
+               GROUP BY s.wallet, s.mint""",
+        schema={"wallet": pl.String, "mint": pl.String, "ts": UTC_US})
     return AmplificationIndex(members, buys, window_s=window_s)
 
 

@@ -9,13 +9,11 @@ transaction. Live scoring builds its amplification index from those rows
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from datetime import datetime
 
 import polars as pl
-import psycopg
 from psycopg import sql
 from pydantic import Field
 
@@ -34,6 +32,7 @@ from walltrack.models.config import ClusterConfig
 from walltrack.progress import Progress, no_progress
 from walltrack.reference import known_exchange_addresses
 from walltrack.store import Database
+from walltrack.store.frames import UTC_US, copy_in, copy_out, query_frame
 from walltrack.store.repositories import FundingTransferRepository
 
 log = get_logger(__name__)
@@ -41,7 +40,6 @@ log = get_logger(__name__)
 __all__ = ["ClusterReport", "blacklist_cluster", "build_clusters", "cluster_summaries",
            "compute_graph", "detect_clusters"]
 
-UTC_US = pl.Datetime("us", "UTC")
 SHARED_TOKENS_KEPT = 20
 
 
@@ -124,17 +122,14 @@ def cluster_summaries(
 
 
 def _read_frames(db: Database) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    with db.connection() as conn:
-        swap_rows = conn.execute(
-            "SELECT wallet, mint, side, timestamp FROM swaps WHERE side = 'buy'").fetchall()
-        origin_rows = conn.execute("SELECT wallet, mint, rank FROM wallet_origins").fetchall()
-        score_rows = conn.execute("SELECT address, score FROM wallets").fetchall()
-    swaps = pl.DataFrame(swap_rows, orient="row", schema={
-        "wallet": pl.String, "mint": pl.String, "side": pl.String, "timestamp": UTC_US})
-    origins = pl.DataFrame(origin_rows, orient="row", schema={
-        "wallet": pl.String, "mint": pl.String, "rank": pl.Int64})
-    scores = pl.DataFrame(score_rows, orient="row", schema={
-        "address": pl.String, "score": pl.Float64})
+    swaps = copy_out(db, sql.SQL("SELECT wallet, mint, side, timestamp FROM swaps "
+                                 "WHERE side = 'buy'"),
+                     schema={"wallet": pl.String, "mint": pl.String, "side": pl.String,
+                             "timestamp": UTC_US})
+    origins = query_frame(db, "SELECT wallet, mint, rank FROM wallet_origins",
+                          schema={"wallet": pl.String, "mint": pl.String, "rank": pl.Int64})
+    scores = query_frame(db, "SELECT address, score FROM wallets",
+                         schema={"address": pl.String, "score": pl.Float64})
     transfers = FundingTransferRepository(db).frame()
     return swaps, transfers, origins, scores
 
@@ -156,16 +151,6 @@ def _stored_edges(edges: pl.DataFrame, config: ClusterConfig, now: datetime) -> 
     )
 
 
-def _copy_csv(cur: psycopg.Cursor, table: str, frame: pl.DataFrame) -> None:
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False,
-                    datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z", null_value="")
-    cols = sql.SQL(", ").join(map(sql.Identifier, frame.columns))
-    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-            sql.Identifier(table), cols)) as copy:
-        copy.write(buffer.getvalue())
-
-
 def write_graph(
     db: Database, edges: pl.DataFrame, members: pl.DataFrame, clusters: pl.DataFrame,
     config: ClusterConfig, *, now: datetime,
@@ -181,10 +166,10 @@ def write_graph(
         cur.execute("DELETE FROM wallet_edges")
         cur.execute("UPDATE wallets SET cluster_id = NULL WHERE cluster_id IS NOT NULL")
         if stored.height:
-            _copy_csv(cur, "wallet_edges", stored)
+            copy_in(cur, "wallet_edges", stored)
         if cluster_rows.height:
-            _copy_csv(cur, "clusters", cluster_rows)
-            _copy_csv(cur, "cluster_members", members.select(list(MEMBER_SCHEMA)))
+            copy_in(cur, "clusters", cluster_rows)
+            copy_in(cur, "cluster_members", members.select(list(MEMBER_SCHEMA)))
             cur.execute(
                 "UPDATE wallets w SET cluster_id = m.cluster_id FROM cluster_members m "
                 "WHERE m.wallet = w.address")

@@ -29,6 +29,7 @@ from walltrack.logging import get_logger
 from walltrack.models import DecayStatus, DomainModel, DynamicConfig, new_id
 from walltrack.models.config import DecayConfig
 from walltrack.store import Database
+from walltrack.store.frames import UTC_US, copy_in, query_frame
 
 log = get_logger(__name__)
 
@@ -97,16 +98,11 @@ class DecayReport(DomainModel):
 
 
 def _wallet_frame(db: Database) -> pl.DataFrame:
-    with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT w.address, w.status, w.last_activity_at, m.score "
-            "FROM wallets w LEFT JOIN wallet_metrics m ON m.wallet = w.address"
-        ).fetchall()
-    return pl.DataFrame(
-        rows, orient="row",
-        schema={"wallet": pl.String, "status": pl.String,
-                "last_activity_at": pl.Datetime("us", "UTC"), "score": pl.Float64},
-    )
+    return query_frame(
+        db, "SELECT w.address, w.status, w.last_activity_at, w.raw_score "
+            "FROM wallets w",
+        schema={"wallet": pl.String, "status": pl.String, "last_activity_at": UTC_US,
+                "score": pl.Float64})
 
 
 def apply_decay(
@@ -137,9 +133,8 @@ def apply_decay(
     with db.connection() as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("CREATE TEMP TABLE _stage_decay (wallet text, status text, "
                     "score double precision) ON COMMIT DROP")
-        with cur.copy("COPY _stage_decay (wallet, status, score) FROM STDIN") as copy:
-            for row in decided.select("wallet", "new_status", "new_score").iter_rows():
-                copy.write_row(row)
+        copy_in(cur, "_stage_decay", decided.select(
+            wallet="wallet", status="new_status", score="new_score"))
         cur.execute(
             "UPDATE wallets w SET status = d.status, score = d.score FROM _stage_decay d "
             "WHERE d.wallet = w.address AND w.status <> 'blacklisted' "

@@ -26,8 +26,7 @@ from __future__ import annotations
 import polars as pl
 
 from walltrack.models.config import ClusterConfig
-
-UTC_US = pl.Datetime("us", "UTC")
+from walltrack.store.frames import UTC_US
 
 EDGE_SCHEMA: dict[str, pl.DataType] = {
     "src": pl.String(),

@@ -26,7 +26,6 @@ Definitions (all over the profiling window, default 90 days before ``now``):
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -40,6 +39,7 @@ from walltrack.models import DomainModel, DynamicConfig
 from walltrack.models.config import ProfilingConfig
 from walltrack.progress import Progress, no_progress
 from walltrack.store import Database
+from walltrack.store.frames import UTC_US, stage_frame
 from walltrack.store.repositories import SwapRepository
 
 log = get_logger(__name__)
@@ -184,7 +184,7 @@ def compute_profiles(
         .with_columns(
             pl.col("is_bot").fill_null(False),
             score=score_expr(config),
-            computed_at=pl.lit(now).cast(pl.Datetime("us", "UTC")),
+            computed_at=pl.lit(now).cast(UTC_US),
             window_days=pl.lit(config.window_days),
         )
     )
@@ -276,22 +276,14 @@ def write_profiles(db: Database, profiles: pl.DataFrame) -> None:
     """
     if profiles.is_empty():
         return
-    wire = profiles.with_columns(
-        activity_hours=pl.format("[{}]", pl.col("activity_hours").cast(pl.List(pl.String))
-                                 .list.join(",")),
-    ).select(METRIC_COLUMNS)
-    buffer = io.BytesIO()
-    wire.write_csv(buffer, include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z")
     cols = sql.SQL(", ").join(map(sql.Identifier, METRIC_COLUMNS))
     updates = sql.SQL(", ").join(
         sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
         for c in METRIC_COLUMNS if c != "wallet"
     )
     with db.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE _stage_metrics (LIKE wallet_metrics) ON COMMIT DROP")
-        with cur.copy(sql.SQL("COPY _stage_metrics ({}) FROM STDIN WITH (FORMAT csv)")
-                      .format(cols)) as copy:
-            copy.write(buffer.getvalue())
+        stage_frame(cur, profiles.select(METRIC_COLUMNS), like="wallet_metrics",
+                    name="_stage_metrics")
         cur.execute(sql.SQL(
             "INSERT INTO wallet_metrics ({cols}) SELECT {cols} FROM _stage_metrics "
             "ON CONFLICT (wallet) DO UPDATE SET {updates}").format(cols=cols, updates=updates))

@@ -42,6 +42,7 @@ from walltrack.intel.wallet_discovery import (
     collect_funding,
     collect_wallet_histories,
     discover_wallets,
+    wallets_due_for_history,
 )
 from walltrack.intel.watchlist import apply_watchlist
 from walltrack.logging import get_logger
@@ -49,7 +50,7 @@ from walltrack.models import DomainModel, DynamicConfig
 from walltrack.progress import Progress, no_progress
 from walltrack.settings import Settings
 from walltrack.store import Database
-from walltrack.store.neo4j_mirror import neo4j_uri, sync_to_neo4j
+from walltrack.store.neo4j_mirror import sync_to_neo4j
 from walltrack.store.repositories import ConfigRepository
 
 log = get_logger(__name__)
@@ -121,7 +122,9 @@ class ResearchContext:
     shared by the analysis stages of one run (reloaded after any stage that stores swaps)."""
 
     def __init__(self, db: Database, config: DynamicConfig, clients: ResearchClients, *,
-                 now: datetime, progress: Progress | None = None) -> None:
+                 now: datetime, progress: Progress | None = None,
+                 settings: Settings | None = None) -> None:
+        self.settings = settings
         self.db = db
         self.config = config
         self.clients = clients
@@ -198,13 +201,20 @@ async def stage_discover_siblings(ctx: ResearchContext) -> DomainModel:
     return report
 
 
+class HistoriesReport(DomainModel):
+    wallets: int = 0  # due for a read (wallet_discovery.wallets_due_for_history)
+    stored: int = 0
+
+
 async def stage_collect_histories(ctx: ResearchContext) -> DomainModel:
     ctx.swaps_changed()
+    wd = ctx.config.wallet_discovery
     since = ctx.now - timedelta(days=ctx.config.profiling.window_days)
+    due = wallets_due_for_history(ctx.db, wd, now=ctx.now)
     stored = await collect_wallet_histories(
-        ctx.clients.helius, ctx.db, ctx.wallets_to_collect(), since=since,
-        progress=ctx.progress, config=ctx.config.wallet_discovery)
-    return CountReport(stored=stored)
+        ctx.clients.helius, ctx.db, due, since=since, progress=ctx.progress, config=wd,
+        now=ctx.now)
+    return HistoriesReport(wallets=len(due), stored=stored)
 
 
 class JudgedReport(DomainModel):
@@ -254,8 +264,8 @@ async def stage_watchlist(ctx: ResearchContext) -> DomainModel:
 async def stage_build_clusters(ctx: ResearchContext) -> DomainModel:
     """The graph and its clusters; mirrored to Neo4j when ``WALLTRACK_NEO4J_URI`` is set."""
     report = build_clusters(ctx.db, ctx.config.clusters, now=ctx.now, progress=ctx.progress)
-    if neo4j_uri():
-        report.neo4j_mirrored = await sync_to_neo4j(ctx.db)
+    if ctx.settings is not None and ctx.settings.neo4j_uri:
+        report.neo4j_mirrored = await sync_to_neo4j(ctx.db, ctx.settings)
     return report
 
 
@@ -362,7 +372,8 @@ async def run_research_job(
                                  hint=f"the jobs are: {', '.join(RESEARCH_JOBS)}")
     config = config or ConfigRepository(db).load()
     async with ResearchClients(settings, options) as clients:
-        ctx = ResearchContext(db, config, clients, now=now, progress=progress)
+        ctx = ResearchContext(db, config, clients, now=now, progress=progress,
+                              settings=settings)
         return await run_stages(RESEARCH_JOBS[job], ctx)
 
 

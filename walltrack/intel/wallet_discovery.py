@@ -66,6 +66,7 @@ FLUSH_ROWS = 50_000  # swaps buffered before one COPY
 
 class WalletDiscoveryReport(DomainModel):
     tokens: int = 0
+    tokens_changed: int = 0  # with new swaps in this run: their buyers are selected again
     pages: int = 0
     transactions: int = 0
     swaps_fetched: int = 0
@@ -277,6 +278,7 @@ async def discover_wallets(
     sink = _Sink(db)
     gate = asyncio.Semaphore(config.concurrency)
     done = 0
+    changed: set[str] = set()  # mints with swaps in this walk: only their buyers can change
 
     async def one(mint: str) -> None:
         nonlocal done
@@ -293,6 +295,8 @@ async def discover_wallets(
                 done += 1
                 progress("token histories", done, len(targets))
         swaps = [s for tx in walk.transactions for s in to_swaps(tx.raw) if s.mint == mint]
+        if swaps:
+            changed.add(mint)
         report.pages += walk.pages
         report.transactions += len(walk.transactions)
         report.swaps_fetched += len(swaps)
@@ -312,7 +316,8 @@ async def discover_wallets(
 
     selected_at = time.perf_counter()
     progress("selection", 0, 1)
-    ok_mints = [m for m in targets if m not in report.failed_tokens]
+    ok_mints = [m for m in targets if m in changed]
+    report.tokens_changed = len(ok_mints)
     history = (SwapRepository(db).frame(sql.SQL("mint = ANY(%s)"), [ok_mints])
                if ok_mints else pl.DataFrame(schema=SWAP_SCHEMA))
     found = early_profitable_buyers(history, config)
@@ -356,6 +361,28 @@ def _origins(found: pl.DataFrame, now: datetime) -> list[WalletOrigin]:
 # -- wallet histories --------------------------------------------------------------------
 
 
+def wallets_due_for_history(db: Database, config: WalletDiscoveryConfig, *,
+                            now: datetime) -> list[str]:
+    """Tracked wallets whose own history should be read now: never read, read more than
+    ``history_refresh_hours`` ago, or — when the watchlist rule ignores them or removed
+    them — more than ``ignored_refresh_days`` ago. Never blacklisted wallets."""
+    with db.connection() as conn:
+        rows = conn.execute(
+            """SELECT w.address FROM wallets w
+               LEFT JOIN history_cursors c ON c.address = w.address AND c.scope = 'wallet'
+               WHERE w.status <> 'blacklisted'
+                 AND (c.collected_at IS NULL
+                      OR c.collected_at <= %(now)s - make_interval(
+                             secs => CASE WHEN w.lifecycle IN ('ignored', 'removed')
+                                          THEN %(ignored)s ELSE %(fresh)s END))
+               ORDER BY w.first_seen_at, w.address""",
+            {"now": now, "fresh": config.history_refresh_hours * 3600,
+             "ignored": max(config.ignored_refresh_days * 86_400,
+                            config.history_refresh_hours * 3600)},
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 async def collect_wallet_histories(
     helius: HeliusClient,
     db: Database,
@@ -364,6 +391,7 @@ async def collect_wallet_histories(
     since: datetime,
     progress: Progress | None = None,
     config: WalletDiscoveryConfig | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Each wallet's own swaps (every token) since ``since``; returns swaps newly stored.
 
@@ -376,7 +404,7 @@ async def collect_wallet_histories(
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.wallet)
     sink = _Sink(db)
     gate = asyncio.Semaphore(config.concurrency)
-    collected_at = utcnow()
+    collected_at = now or utcnow()  # the research clock: freshness is judged against it
     done = 0
     failed = 0
 

@@ -23,6 +23,7 @@ import networkx as nx
 import polars as pl
 
 from walltrack.store import Database
+from walltrack.store.frames import query_frame
 
 TRADING_ROLES = ("leader", "member")
 
@@ -116,13 +117,11 @@ def _exchange_merges(
 
 def cluster_accuracy(db: Database, truth_wallets: pl.DataFrame) -> dict[str, Any]:
     """Accuracy of the clusters stored by the last ``build_clusters`` run."""
-    with db.connection() as conn:
-        rows = conn.execute("SELECT cluster_id, wallet, role FROM cluster_members").fetchall()
-        edge_rows = conn.execute("SELECT src, dst, kind FROM wallet_edges").fetchall()
-    members = pl.DataFrame(rows, schema={"cluster_id": pl.String, "wallet": pl.String,
-                                         "role": pl.String}, orient="row")
-    edges = pl.DataFrame(edge_rows, schema={"src": pl.String, "dst": pl.String,
-                                            "kind": pl.String}, orient="row")
+    members = query_frame(db, "SELECT cluster_id, wallet, role FROM cluster_members",
+                          schema={"cluster_id": pl.String, "wallet": pl.String,
+                                  "role": pl.String})
+    edges = query_frame(db, "SELECT src, dst, kind FROM wallet_edges",
+                        schema={"src": pl.String, "dst": pl.String, "kind": pl.String})
     return accuracy_from_frames(members, truth_wallets, edges)
 
 

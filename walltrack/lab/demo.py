@@ -29,6 +29,7 @@ from walltrack.settings import Settings
 from walltrack.simulator import Market, SimParams, generate_market
 from walltrack.simulator.background import serving
 from walltrack.store import Database
+from walltrack.store.frames import query_frame
 
 MARKET_KEY = "simulator_market"  # a row of `config` naming the market the research is from
 RESEARCH_TABLES = (
@@ -51,22 +52,15 @@ class DemoResult(BaseModel):
 def top_wallets(db: Database, truth: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
     """The best-scored wallets (after decay) with their profile and, from the simulator's
     truth, what they really are."""
-    with db.connection() as conn:
-        rows = conn.execute(
-            """SELECT w.address AS wallet, w.score, w.status, w.on_watchlist, w.cluster_id,
-                      m.closed_trades, m.win_rate, m.realized_pnl_sol
+    frame = query_frame(
+        db, """SELECT w.address AS wallet, w.score, w.status, w.lifecycle, w.on_watchlist,
+                      w.cluster_id, m.closed_trades, m.win_rate, m.realized_pnl_sol
                FROM wallets w JOIN wallet_metrics m ON m.wallet = w.address
                WHERE w.status <> 'blacklisted' AND w.score IS NOT NULL
-               ORDER BY w.score DESC, w.address LIMIT %s""",
-            (limit,),
-        ).fetchall()
-    cols = ["wallet", "score", "status", "on_watchlist", "cluster_id", "closed_trades",
-            "win_rate", "realized_pnl_sol"]
-    if not rows:
+               ORDER BY w.score DESC, w.address LIMIT %s""", (limit,))
+    if frame.is_empty():
         return []
-    frame = pl.DataFrame(rows, schema=cols, orient="row").join(
-        truth.select("wallet", "archetype"), on="wallet", how="left")
-    return frame.to_dicts()
+    return frame.join(truth.select("wallet", "archetype"), on="wallet", how="left").to_dicts()
 
 
 def cluster_list(db: Database, limit: int = 8) -> list[dict[str, Any]]:

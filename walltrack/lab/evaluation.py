@@ -27,6 +27,7 @@ from walltrack.lab.cluster_eval import cluster_accuracy
 from walltrack.models import DynamicConfig
 from walltrack.simulator.market import Market
 from walltrack.store import Database
+from walltrack.store.frames import query_frame
 from walltrack.store.repositories import ConfigRepository, SwapRepository
 
 SMART = ("informed", "insider")
@@ -35,15 +36,12 @@ FADING_HORIZON = 20  # closed trades after the fade day
 
 
 def _wallet_table(db: Database) -> pl.DataFrame:
-    with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT w.address, w.status, COALESCE(w.score, 0), w.is_bot, w.on_watchlist, "
+    return query_frame(
+        db, "SELECT w.address, w.status, COALESCE(w.score, 0), w.is_bot, w.on_watchlist, "
             "COALESCE(m.closed_trades, 0) FROM wallets w "
-            "LEFT JOIN wallet_metrics m ON m.wallet = w.address"
-        ).fetchall()
-    return pl.DataFrame(rows, orient="row", schema={
-        "wallet": pl.String, "status": pl.String, "score": pl.Float64, "is_bot": pl.Boolean,
-        "on_watchlist": pl.Boolean, "closed_trades": pl.Int64})
+            "LEFT JOIN wallet_metrics m ON m.wallet = w.address",
+        schema={"wallet": pl.String, "status": pl.String, "score": pl.Float64,
+                "is_bot": pl.Boolean, "on_watchlist": pl.Boolean, "closed_trades": pl.Int64})
 
 
 def fading_detection(

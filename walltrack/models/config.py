@@ -124,6 +124,12 @@ class WalletDiscoveryConfig(DomainModel):
     # Tokens bought by at least this many tracked (non-bot) wallets are discovered too;
     # 0 turns the expansion off.
     expand_min_wallets: int = Field(default=2, ge=0)
+    # A wallet's own history is read again at most this often (hours): a second collection
+    # in the same run reads only the wallets new since the first…
+    history_refresh_hours: float = Field(default=20.0, ge=0)
+    # …and wallets the watchlist rule ignores (or removed) only every this many days: each
+    # read costs Helius credits, and their trades move nothing until they qualify.
+    ignored_refresh_days: float = Field(default=7.0, ge=0)
 
 
 class ClusterConfig(DomainModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import Field
 
@@ -117,21 +117,24 @@ class WalletMetrics(DomainModel):
     last_trade_at: UtcDatetime | None = None
 
 
-class LifecycleEvent(DomainModel):
+StateT = TypeVar("StateT", DecayStatus, Lifecycle)
+
+
+class WalletTransition(DomainModel, Generic[StateT]):
+    """A wallet moving from one state to another, with the reason: one row per change."""
+
     id: str = Field(default_factory=new_id)
     wallet: Address
     at: UtcDatetime = Field(default_factory=utcnow)
-    before: Lifecycle
-    after: Lifecycle
+    before: StateT
+    after: StateT
     reason: str
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class DecayEvent(DomainModel):
-    id: str = Field(default_factory=new_id)
-    wallet: Address
-    at: UtcDatetime = Field(default_factory=utcnow)
-    before: DecayStatus
-    after: DecayStatus
-    reason: str
-    detail: dict[str, Any] = Field(default_factory=dict)
+class LifecycleEvent(WalletTransition[Lifecycle]):
+    """``lifecycle_events``: discovered → profiled → watchlisted | ignored → …"""
+
+
+class DecayEvent(WalletTransition[DecayStatus]):
+    """``decay_events``: ok → flagged / downgraded / dormant / blacklisted and back."""

@@ -27,10 +27,15 @@ __all__ = ["UTC_US", "copy_in", "copy_out", "query_frame", "stage_frame"]
 
 
 def query_frame(db: Database, query: str | sql.Composable, params: Sequence[Any] = (), *,
-                schema: Schema) -> pl.DataFrame:
-    """Run a read query; its columns, in order, get the names and types of ``schema``."""
-    with db.connection() as conn:
-        rows = conn.execute(query, list(params)).fetchall()  # type: ignore[arg-type]
+                schema: Schema | None = None) -> pl.DataFrame:
+    """Run a read query; its columns, in order, get the names and types of ``schema``
+    (without one: the query's own column names, types inferred from every row)."""
+    with db.connection() as conn, conn.cursor() as cur:
+        cur.execute(query, list(params))  # type: ignore[arg-type]
+        names = [d.name for d in cur.description or []]
+        rows = cur.fetchall()
+    if schema is None:
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
     return pl.DataFrame(rows, schema=dict(schema), orient="row")
 
 

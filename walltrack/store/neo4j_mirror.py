@@ -11,13 +11,13 @@ Runs only when ``WALLTRACK_NEO4J_URI`` is set.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from walltrack.errors import StoreError
 from walltrack.logging import get_logger
+from walltrack.settings import Settings
 from walltrack.store import Database
 
 log = get_logger(__name__)
@@ -111,20 +111,17 @@ def read_graph(db: Database) -> tuple[list[dict[str, Any]], ...]:
     return wallets, clusters, members, edges
 
 
-def neo4j_uri() -> str | None:
-    return os.environ.get("WALLTRACK_NEO4J_URI") or None
-
-
-async def sync_to_neo4j(db: Database, *, uri: str | None = None) -> int | None:
-    """Mirror the store's graph; return the number of statements run (None: not configured)."""
-    uri = uri or neo4j_uri()
+async def sync_to_neo4j(db: Database, settings: Settings) -> int | None:
+    """Mirror the store's graph to ``settings.neo4j_uri``; return the number of statements
+    run (None: no Neo4j configured)."""
+    uri = settings.neo4j_uri
     if not uri:
         return None
     from neo4j import AsyncGraphDatabase
     from neo4j.exceptions import Neo4jError, ServiceUnavailable
 
-    auth = (os.environ.get("WALLTRACK_NEO4J_USER", "neo4j"),
-            os.environ.get("WALLTRACK_NEO4J_PASSWORD", ""))
+    password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
+    auth = (settings.neo4j_user, password)
     statements = constraint_statements() + mirror_statements(*read_graph(db))
     try:
         async with AsyncGraphDatabase.driver(uri, auth=auth) as driver:

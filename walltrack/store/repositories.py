@@ -35,9 +35,8 @@ from walltrack.models import (
     WalletOrigin,
 )
 from walltrack.store.database import Database
+from walltrack.store.frames import UTC_US
 from walltrack.store.repository import BulkRepository, Repository
-
-UTC_US = pl.Datetime("us", "UTC")
 
 
 class TokenRepository(Repository[Token]):

@@ -8,18 +8,18 @@ definitions only.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
 import polars as pl
-from psycopg import ClientCursor, sql
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from walltrack.store.database import Database
+from walltrack.store.frames import copy_out, stage_frame
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -196,24 +196,12 @@ class BulkRepository(Repository[M]):
         missing = set(cols) - set(frame.columns)
         if missing:
             raise ValueError(f"{self.table}: frame lacks column(s) {sorted(missing)}")
-        frame = frame.select(cols)
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z")
-        staging = sql.Identifier(f"_stage_{self.table}")
         col_list = sql.SQL(", ").join(map(sql.Identifier, cols))
         with self.db.connection() as conn, conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                    staging, sql.Identifier(self.table)
-                )
-            )
-            with cur.copy(
-                sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(staging, col_list)
-            ) as copy:
-                copy.write(buffer.getvalue())
+            staging = stage_frame(cur, frame.select(cols), like=self.table)
             cur.execute(
                 sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
-                    sql.Identifier(self.table), col_list, col_list, staging
+                    sql.Identifier(self.table), col_list, col_list, sql.Identifier(staging)
                 )
             )
             return cur.rowcount
@@ -222,42 +210,10 @@ class BulkRepository(Repository[M]):
         self, where_sql: sql.Composable | None = None, params: Sequence[Any] = ()
     ) -> pl.DataFrame:
         """The table (optionally filtered) as a polars frame, pulled with COPY."""
-        utc = pl.Datetime("us", "UTC")
-        # Timestamps travel as epoch microseconds: exact, and free of DateStyle settings.
-        select = sql.SQL(", ").join(
-            sql.SQL("(extract(epoch FROM {c}) * 1000000)::bigint AS {c}").format(
-                c=sql.Identifier(c)
-            )
-            if t == utc
-            else sql.Identifier(c)
-            for c, t in self.polars_schema.items()
-        )
-        query = sql.SQL("SELECT {} FROM {}").format(select, sql.Identifier(self.table))
+        query = sql.SQL("SELECT * FROM {}").format(sql.Identifier(self.table))
         if where_sql is not None:
             query += sql.SQL(" WHERE ") + where_sql
-        buffer = io.BytesIO()
-        with self.db.connection() as conn, conn.cursor() as cur:
-            copy_sql: sql.Composable = sql.SQL(
-                "COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-            ).format(query)
-            if params:
-                # COPY cannot take bound parameters: let psycopg quote them client side.
-                copy_sql = sql.SQL(
-                    ClientCursor(conn).mogrify(copy_sql.as_string(conn), list(params))
-                )
-            with cur.copy(copy_sql) as copy:
-                for block in copy:
-                    buffer.write(block)
-        wire_schema = {c: (pl.Int64 if t == utc else t) for c, t in self.polars_schema.items()}
-        if buffer.tell() == 0:
-            return pl.DataFrame(schema=self.polars_schema)
-        buffer.seek(0)
-        frame = pl.read_csv(buffer, schema=wire_schema)
-        return frame.with_columns(
-            pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-            for c, t in self.polars_schema.items()
-            if t == utc
-        )
+        return copy_out(self.db, query, params, schema=self.polars_schema)
 
 
 def dict_rows(

@@ -10,6 +10,7 @@ import networkx as nx
 import polars as pl
 
 from walltrack.store import Database
+from walltrack.store.frames import query_frame
 
 
 def short(address: str | None) -> str:
@@ -55,15 +56,13 @@ def member_rows(db: Database, cluster_id: str) -> list[dict[str, Any]]:
 
 def cluster_edges(db: Database, cluster_id: str) -> pl.DataFrame:
     """FUNDED_BY and SYNCED_BUY edges between the cluster's members."""
-    with db.connection() as conn:
-        rows = conn.execute(
-            """SELECT e.src, e.dst, e.kind, e.weight FROM wallet_edges e
+    return query_frame(
+        db, """SELECT e.src, e.dst, e.kind, e.weight FROM wallet_edges e
                JOIN cluster_members a ON a.wallet = e.src AND a.cluster_id = %s
                JOIN cluster_members b ON b.wallet = e.dst AND b.cluster_id = %s
                WHERE e.kind IN ('FUNDED_BY', 'SYNCED_BUY') ORDER BY e.src, e.dst, e.kind""",
-            (cluster_id, cluster_id)).fetchall()
-    return pl.DataFrame(rows, orient="row", schema={
-        "src": pl.String, "dst": pl.String, "kind": pl.String, "weight": pl.Float64})
+        (cluster_id, cluster_id),
+        schema={"src": pl.String, "dst": pl.String, "kind": pl.String, "weight": pl.Float64})
 
 
 def graph_chart(members: list[dict[str, Any]], edges: pl.DataFrame, *, seed: int = 42

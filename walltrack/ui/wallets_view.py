@@ -4,7 +4,6 @@ wrappers over the package's actions so the notebook holds no rule."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import altair as alt
 import polars as pl
@@ -13,19 +12,31 @@ from walltrack.intel.blacklist import clear_blacklist, set_blacklisted
 from walltrack.intel.profiling import latest_swap_at
 from walltrack.intel.research import run_analysis
 from walltrack.intel.watchlist import set_watchlist_override
-from walltrack.models import WatchlistOverride, utcnow
+from walltrack.models import DecayEvent, LifecycleEvent, WatchlistOverride, utcnow
 from walltrack.store import Database
-from walltrack.store.repositories import ConfigRepository
+from walltrack.store.frames import UTC_US, query_frame
+from walltrack.store.repositories import (
+    ConfigRepository,
+    DecayEventRepository,
+    LifecycleEventRepository,
+)
 
 STATUS_COLORS = {
     "ok": "#2e7d32", "flagged": "#f9a825", "downgraded": "#ef6c00",
     "dormant": "#757575", "blacklisted": "#c62828",
 }
 STATUSES = list(STATUS_COLORS)
+LIFECYCLE_COLORS = {
+    "discovered": "#90a4ae", "profiled": "#5c6bc0", "watchlisted": "#2e7d32",
+    "ignored": "#bdbdbd", "flagged": "#f9a825", "removed": "#6d4c41",
+}
+LIFECYCLES = list(LIFECYCLE_COLORS)
 
 _TABLE_SQL = """
-SELECT w.address AS wallet, w.status, round(COALESCE(w.score, 0)::numeric, 3)::float AS score,
-       w.on_watchlist AS watch, w.watchlist_override AS override, w.is_bot AS bot,
+SELECT w.address AS wallet, w.lifecycle, w.status,
+       round(COALESCE(w.score, 0)::numeric, 3)::float AS score,
+       round(w.raw_score::numeric, 3)::float AS raw_score, w.on_watchlist AS watch,
+       w.watchlist_override AS override, w.is_bot AS bot,
        m.closed_trades AS trades, round(m.win_rate::numeric, 3)::float AS win_rate,
        round(m.realized_pnl_sol::numeric, 3)::float AS pnl_sol,
        round(m.roi::numeric, 3)::float AS roi, m.size_style, w.last_activity_at
@@ -33,22 +44,17 @@ FROM wallets w LEFT JOIN wallet_metrics m ON m.wallet = w.address
 """
 
 
-def _frame(db: Database, query: str, params: tuple[Any, ...] = ()) -> pl.DataFrame:
-    with db.connection() as conn, conn.cursor() as cur:
-        cur.execute(query, params)  # type: ignore[arg-type]
-        names = [d.name for d in cur.description or []]
-        rows = cur.fetchall()
-    return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-
-
 def wallet_table(db: Database, *, statuses: list[str] | None = None,
-                 watchlist_only: bool = False, search: str = "") -> pl.DataFrame:
+                 lifecycles: list[str] | None = None, watchlist_only: bool = False,
+                 search: str = "") -> pl.DataFrame:
     """Wallets with their metrics, best score first, filtered as the notebook asks."""
-    frame = _frame(db, _TABLE_SQL + " ORDER BY score DESC NULLS LAST, w.address")
+    frame = query_frame(db, _TABLE_SQL + " ORDER BY score DESC NULLS LAST, w.address")
     if frame.is_empty():
         return frame
     if statuses:
         frame = frame.filter(pl.col("status").is_in(statuses))
+    if lifecycles:
+        frame = frame.filter(pl.col("lifecycle").is_in(lifecycles))
     if watchlist_only:
         frame = frame.filter(pl.col("watch"))
     if search.strip():
@@ -57,9 +63,10 @@ def wallet_table(db: Database, *, statuses: list[str] | None = None,
 
 
 def status_style(_row: str, column: str, value: object) -> dict[str, str]:
-    """marimo table cell style: the status column in its decay colour."""
-    if column == "status" and isinstance(value, str) and value in STATUS_COLORS:
-        return {"color": "white", "backgroundColor": STATUS_COLORS[value]}
+    """marimo table cell style: the decay status and the lifecycle in their colours."""
+    colors = {"status": STATUS_COLORS, "lifecycle": LIFECYCLE_COLORS}.get(column, {})
+    if isinstance(value, str) and value in colors:
+        return {"color": "white", "backgroundColor": colors[value]}
     return {}
 
 
@@ -81,22 +88,33 @@ def win_rate_pnl_chart(table: pl.DataFrame) -> alt.Chart:
     )
 
 
+def _events(events: list[DecayEvent] | list[LifecycleEvent]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"at": e.at, "before": e.before.value, "after": e.after.value, "reason": e.reason}
+         for e in events],
+        schema={"at": UTC_US, "before": pl.String, "after": pl.String, "reason": pl.String})
+
+
 def wallet_story(db: Database, wallet: str, *, trades: int = 20) -> dict[str, pl.DataFrame]:
     """Everything that answers "why is this wallet here?"."""
+    newest_first = {"where": {"wallet": wallet}, "order_by": "at", "descending": True}
     return {
-        "origins": _frame(db, "SELECT mint, method, rank, found_at, detail::text AS detail "
-                              "FROM wallet_origins WHERE wallet = %s ORDER BY found_at, rank",
-                          (wallet,)),
-        "metrics": _frame(db, "SELECT closed_trades, wins, losses, win_rate, raw_win_rate, "
-                              "realized_pnl_sol, roi, profit_ratio, avg_hold_seconds, "
-                              "timing_percentile, size_style, consistency, is_bot, bot_reason,"
-                              " score AS score_before_decay, computed_at "
-                              "FROM wallet_metrics WHERE wallet = %s", (wallet,)),
-        "decay": _frame(db, "SELECT at, before, after, reason FROM decay_events "
-                            "WHERE wallet = %s ORDER BY at DESC", (wallet,)),
-        "trades": _frame(db, "SELECT timestamp, side, mint, sol_amount, token_amount, source "
-                             "FROM swaps WHERE wallet = %s ORDER BY timestamp DESC LIMIT %s",
-                         (wallet, trades)),
+        "origins": query_frame(
+            db, "SELECT mint, method, rank, found_at, detail::text AS detail "
+                "FROM wallet_origins WHERE wallet = %s ORDER BY found_at, rank", (wallet,)),
+        "metrics": query_frame(
+            db, "SELECT m.closed_trades, m.wins, m.losses, m.win_rate, m.raw_win_rate, "
+                "m.realized_pnl_sol, m.roi, m.profit_ratio, m.avg_hold_seconds, "
+                "m.timing_percentile, m.size_style, m.consistency, m.is_bot, m.bot_reason, "
+                "w.raw_score AS score_before_decay, w.score AS score_after_decay, "
+                "m.computed_at FROM wallet_metrics m JOIN wallets w ON w.address = m.wallet "
+                "WHERE m.wallet = %s", (wallet,)),
+        "lifecycle": _events(LifecycleEventRepository(db).list(**newest_first)),
+        "decay": _events(DecayEventRepository(db).list(**newest_first)),
+        "trades": query_frame(
+            db, "SELECT timestamp, side, mint, sol_amount, token_amount, source "
+                "FROM swaps WHERE wallet = %s ORDER BY timestamp DESC LIMIT %s",
+            (wallet, trades)),
     }
 
 
