@@ -9,11 +9,12 @@ import polars as pl
 import pytest
 
 from tests.intel.acquisition_sim import API_KEY, FAST, acq_market, acq_sim, market_end  # noqa: F401
-from walltrack.clients.helius import HeliusClient
+from walltrack.clients.helius import DropReason, HeliusClient
 from walltrack.intel.fifo import token_trades
 from walltrack.intel.wallet_discovery import (
     collect_funding,
     collect_wallet_histories,
+    collect_wallet_histories_report,
     discover_wallets,
     early_cutoff,
     early_profitable_buyers,
@@ -124,6 +125,9 @@ async def test_acquisition_against_the_simulator(helius: HeliusClient, db: Datab
 
     report = await discover_wallets(helius, db, cfg, now=now, mints=mints)
     assert report.tokens == 6 and not report.failed_tokens
+    # Transactions without a swap are counted under their reason (a closed set).
+    assert set(report.dropped_by_reason) <= {reason.value for reason in DropReason}
+    assert sum(report.dropped_by_reason.values()) <= report.transactions
 
     # Stored swaps of each token = the market's swaps of that token.
     stored = SwapRepository(db).frame()
@@ -163,7 +167,12 @@ async def test_acquisition_against_the_simulator(helius: HeliusClient, db: Datab
     wallets = sorted({o.wallet for o in origins})[:15]
     since = acq_market.params.start.astimezone(UTC)
     stored_before = SwapRepository(db).count()
-    added = await collect_wallet_histories(helius, db, wallets, since=since, config=cfg)
+    history = await collect_wallet_histories_report(helius, db, wallets, since=since,
+                                                    config=cfg)
+    added = history.swaps_stored
+    assert history.wallets == len(wallets) and history.failed == 0
+    assert set(history.dropped_by_reason) <= {reason.value for reason in DropReason}
+    assert 0 < sum(history.dropped_by_reason.values()) < history.transactions
     mine = swaps.filter(pl.col("wallet").is_in(wallets))
     assert SwapRepository(db).count() == stored_before + added
     all_stored = SwapRepository(db).frame().filter(pl.col("wallet").is_in(wallets))
