@@ -70,7 +70,7 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
@@ -163,12 +163,9 @@ class _Shape(ValueError):
     """Internal: the payload is not what an enhanced transaction looks like."""
 
 
-class _Result(NamedTuple):
-    signature: str
-    swaps: list[Swap]
-    dropped: DropReason | None
-    trader: str | None
-    basis: TraderBasis | None
+# Plain tuples on the hot path (a NamedTuple costs a Python call per transaction):
+# (signature, swaps, the reason there are none, trader, basis)
+_Result = tuple[str, list[Swap], DropReason | None, str | None, TraderBasis | None]
 
 
 def to_swaps(tx: Any, *, wallet: str | None = None) -> list[Swap]:
@@ -180,7 +177,12 @@ def to_swaps(tx: Any, *, wallet: str | None = None) -> list[Swap]:
     ``PayloadShapeError`` (a ``WallTrackError``) naming the signature for an unknown or broken
     shape — never another exception.
     """
-    return _parse(tx, wallet).swaps
+    try:
+        return _checked(tx, wallet or None)[1]
+    except WallTrackError:
+        raise
+    except Exception as exc:  # the contract: every failure becomes the typed error
+        raise _unreadable(tx, exc) from exc
 
 
 def parse_swaps(tx: Any, *, wallet: str | None = None) -> SwapParse:
@@ -190,33 +192,27 @@ def parse_swaps(tx: Any, *, wallet: str | None = None) -> SwapParse:
     ``error``, so a batch can count it and go on.
     """
     try:
-        result = _parse(tx, wallet)
+        signature, swaps, dropped, trader, basis = _checked(tx, wallet or None)
     except PayloadShapeError as exc:
-        return SwapParse(
-            signature=exc.signature or _signature_of(tx),
-            dropped=DropReason.unreadable,
-            error=str(exc),
-        )
+        return SwapParse(signature=exc.signature or _signature_of(tx),
+                         dropped=DropReason.unreadable, error=str(exc))
+    except WallTrackError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: reported, never raised
+        error = _unreadable(tx, exc)
+        return SwapParse(signature=error.signature, dropped=DropReason.unreadable,
+                         error=str(error))
     return SwapParse(
-        signature=result.signature,
-        swaps=result.swaps,
-        dropped=result.dropped,
-        trader=result.trader,
-        basis=result.basis,
+        signature=signature, swaps=swaps, dropped=dropped, trader=trader, basis=basis
     )
 
 
-def _parse(tx: Any, wallet: str | None) -> _Result:
-    try:
-        return _checked(tx, wallet or None)
-    except WallTrackError:
-        raise
-    except Exception as exc:  # the contract: every failure becomes the typed error
-        raise PayloadShapeError(
-            f"unreadable enhanced transaction ({type(exc).__name__}: {exc})",
-            signature=_signature_of(tx),
-            hint="the payload is not a Helius enhanced transaction of a known shape",
-        ) from exc
+def _unreadable(tx: Any, exc: Exception) -> PayloadShapeError:
+    return PayloadShapeError(
+        f"unreadable enhanced transaction ({type(exc).__name__}: {exc})",
+        signature=_signature_of(tx),
+        hint="the payload is not a Helius enhanced transaction of a known shape",
+    )
 
 
 def _signature_of(tx: Any) -> str | None:
@@ -430,33 +426,25 @@ class _Leg:
         self.gives = False  # some of it went out to another party
 
 
-class _Trade(NamedTuple):
-    mint: str
-    net: float  # tokens: > 0 bought, < 0 sold
-    lamports: int  # SOL exchanged for them
-
-
-class _Pick(NamedTuple):
-    trader: str | None
-    basis: TraderBasis | None
-    trades: list[_Trade]
-    dropped: DropReason | None
+# (mint, tokens: > 0 bought / < 0 sold, lamports exchanged for them)
+_Trade = tuple[str, float, int]
+# (trader, how it was found, its trades, or the reason there are none)
+_Pick = tuple[str | None, TraderBasis | None, list[_Trade], DropReason | None]
 
 
 def _dropped(reason: DropReason, trader: str | None = None) -> _Pick:
-    return _Pick(trader, None, [], reason)
+    return trader, None, [], reason
 
 
 def _derive(tx: Mapping[str, Any], signature: str, wallet: str | None) -> _Result:
     if tx.get("transactionError") is not None:
-        return _Result(signature, [], DropReason.failed, None, None)
+        return signature, [], DropReason.failed, None, None
     parsed = _Tx(tx)
     if parsed.nft_event:
-        return _Result(signature, [], DropReason.non_fungible, None, None)
-    pick = _pick(parsed, tx, wallet)
-    trader = pick.trader
-    if pick.dropped is not None or trader is None:
-        return _Result(signature, [], pick.dropped or DropReason.no_trade, trader, pick.basis)
+        return signature, [], DropReason.non_fungible, None, None
+    trader, basis, trades, dropped = _pick(parsed, tx, wallet)
+    if dropped is not None or trader is None:
+        return signature, [], dropped or DropReason.no_trade, trader, basis
 
     slot = tx.get("slot")
     timestamp = tx.get("timestamp")
@@ -474,28 +462,30 @@ def _derive(tx: Mapping[str, Any], signature: str, wallet: str | None) -> _Resul
             slot=slot,
             timestamp=when,
             wallet=trader,
-            mint=trade.mint,
-            side=SwapSide.buy if trade.net > 0 else SwapSide.sell,
-            sol_amount=trade.lamports / LAMPORTS_PER_SOL,
-            token_amount=abs(trade.net),
+            mint=mint,
+            side=SwapSide.buy if net > 0 else SwapSide.sell,
+            sol_amount=lamports / LAMPORTS_PER_SOL,
+            token_amount=abs(net),
             source=source,
             fee_sol=fee_sol,
         )
-        for trade in pick.trades
+        for mint, net, lamports in trades
     ]
-    return _Result(signature, swaps, None, trader, pick.basis)
+    return signature, swaps, None, trader, basis
 
 
 def _pick(parsed: _Tx, tx: Mapping[str, Any], wallet: str | None) -> _Pick:
     """Rule 2: whose trade this is, and its trades (or why there is none)."""
     payer = parsed.fee_payer
     payer_legs = _legs_for(parsed, payer) if payer else {}
-    keeper_fill = payer is not None and _is_keeper_fill(tx, payer, payer_legs)
+    # A fill moves tokens: transfers, staking, projections never are one.
+    keeper_fill = payer is not None and bool(parsed.tokens) and _is_keeper_fill(
+        parsed, tx, payer, payer_legs)
     if wallet is not None:
         if keeper_fill:
             assert payer is not None
             pick = _order_owner(parsed, payer)
-            if pick.trader == wallet or pick.dropped is not None:
+            if pick[0] == wallet or pick[3] is not None:
                 return pick
             return _dropped(DropReason.no_trade, wallet)  # someone else's order
         if wallet == payer:
@@ -514,7 +504,10 @@ def _pick(parsed: _Tx, tx: Mapping[str, Any], wallet: str | None) -> _Pick:
         relayed = _relayed_trader(parsed, payer, payer_legs)
         if relayed is not None:
             return _pick_from(parsed, relayed, TraderBasis.relayed, exclude=frozenset({payer}))
-        return _pick_from(parsed, payer, TraderBasis.fee_payer, payer_legs)
+        trades, reason = _trades(parsed, payer, payer_legs)  # the usual case, inlined
+        if reason is not None:
+            return payer, None, [], reason
+        return payer, TraderBasis.fee_payer, trades, None
     return _other_trader(parsed, payer)
 
 
@@ -531,7 +524,7 @@ def _pick_from(
     trades, reason = _trades(parsed, trader, legs)
     if reason is not None:
         return _dropped(reason, trader)
-    return _Pick(trader, basis, trades, None)
+    return trader, basis, trades, None
 
 
 def _trades(
@@ -544,12 +537,12 @@ def _trades(
     for leg in legs.values():
         lamports = _sol_with(parsed, trader, leg, strict=strict)
         if lamports is not None:
-            found.append(_Trade(leg.mint, leg.net, lamports))
+            found.append((leg.mint, leg.net, lamports))
     if not found:
         # Gives one token and gets another: token-to-token; one-sided: a plain transfer.
         signs = {leg.net > 0 for leg in legs.values()}
         return [], DropReason.token_to_token if len(signs) == 2 else DropReason.no_trade
-    if len(found) > 1 and _shared_counterparties([legs[t.mint] for t in found]):
+    if len(found) > 1 and _shared_counterparties([legs[mint] for mint, _, _ in found]):
         # Several tokens settled against SOL through one shared account: the SOL cannot be
         # split honestly between them, so no amount is invented.
         return [], DropReason.shared_sol_leg
@@ -756,8 +749,10 @@ def _other_trader(parsed: _Tx, fee_payer: str | None) -> _Pick:
                     return _pick_from(parsed, candidate, TraderBasis.swap_event, legs)
     parties = [party for party in _parties(parsed) if party != fee_payer]
     if not parties:
-        nft = any(not move.mint for move in parsed.tokens)
-        return _dropped(DropReason.non_fungible if nft else DropReason.no_trade)
+        for move in parsed.tokens:
+            if not move.mint:
+                return _dropped(DropReason.non_fungible)
+        return _dropped(DropReason.no_trade)
     two_sided: list[tuple[str, list[_Trade]]] = []
     reasons: set[DropReason] = set()
     for party in parties:
@@ -778,7 +773,7 @@ def _other_trader(parsed: _Tx, fee_payer: str | None) -> _Pick:
         wallets = [(p, t) for p, t in wallets if parsed.native_change.get(p, 0) != 0]
     if len(wallets) == 1:
         party, trades = wallets[0]
-        return _Pick(party, TraderBasis.flows, trades, None)
+        return party, TraderBasis.flows, trades, None
     return _dropped(DropReason.ambiguous_trader)
 
 
@@ -787,54 +782,74 @@ def _other_trader(parsed: _Tx, fee_payer: str | None) -> _Pick:
 
 def _relayed_trader(parsed: _Tx, payer: str, payer_legs: dict[str, _Leg]) -> str | None:
     """The party a fee-paying relayer served, when the relayer's only token flows are with
-    it (its fee) and that party traded against SOL with third parties; else None."""
-    parties: set[str] = set()
+    it (its fee, received) and that party traded against SOL with third parties; else None."""
+    other = None
     for leg in payer_legs.values():
-        parties |= leg.counterparties
-    if len(parties) != 1:
+        if leg.gives or len(leg.counterparties) != 1:
+            return None
+        (party,) = leg.counterparties
+        if other is None:
+            other = party
+        elif party != other:
+            return None
+    if other is None:
         return None
-    (other,) = parties
-    if not _trades_with_others(parsed, other, payer):
+    # One pass: the fee payer paying ``other`` SOL for it is an ordinary trade; ``other``
+    # moving the same token with third parties is what a relayer's customer does.
+    elsewhere = False
+    for move in parsed.tokens:
+        mint = move.mint
+        if mint == SOL_MINT:
+            if move.from_user == payer and move.to_user == other:
+                return None
+        elif mint in payer_legs and not elsewhere:
+            if move.from_user == other:
+                elsewhere = move.to_user not in ("", other, payer)
+            elif move.to_user == other:
+                elsewhere = move.from_user not in ("", other, payer)
+    if not elsewhere:
         return None  # the usual case: a pool that traded with the fee payer only
+    for native in parsed.natives:
+        if native.source == payer and native.target == other:
+            return None
     trades, _ = _trades(parsed, other, _legs_for(parsed, other, frozenset({payer})),
                         strict=True)
     return other if trades else None
 
 
-def _trades_with_others(parsed: _Tx, party: str, payer: str) -> bool:
-    """Whether ``party`` moved a non-SOL fungible token with anyone but ``payer``."""
-    for move in parsed.tokens:
-        if not move.mint or move.mint == SOL_MINT:
-            continue
-        if move.from_user == party and move.to_user not in ("", party, payer):
-            return True
-        if move.to_user == party and move.from_user not in ("", party, payer):
-            return True
-    return False
-
-
 # -- rule 2b: keeper fills of Jupiter orders -----------------------------------------------
 
 
-def _is_keeper_fill(tx: Mapping[str, Any], payer: str, payer_legs: dict[str, _Leg]) -> bool:
+def _is_keeper_fill(
+    parsed: _Tx, tx: Mapping[str, Any], payer: str, payer_legs: dict[str, _Leg]
+) -> bool:
     """A Jupiter order program ran and the fee payer only relayed its flows."""
     if payer in _KNOWN_KEEPERS:
         return True
-    if payer_legs and not any(leg.gets and leg.gives for leg in payer_legs.values()):
-        return False  # an ordinary trade of the fee payer (the hot path stops here)
+    if payer_legs:
+        for leg in payer_legs.values():
+            if leg.gets and leg.gives:
+                break  # it passed a token through
+        else:
+            return False  # an ordinary trade of the fee payer (the hot path stops here)
+    for move in parsed.tokens:
+        if move.to_user == payer and move.from_user and move.from_user != payer:
+            break  # a keeper is lent the order's input (or takes it)
+    else:
+        return False
     instructions = tx.get("instructions")
     if isinstance(instructions, list) and instructions:
         for ix in instructions:
-            if not isinstance(ix, Mapping):
+            if not isinstance(ix, dict):
                 continue
             if ix.get("programId") in _ORDER_PROGRAMS:
                 return True
             for inner in ix.get("innerInstructions") or ():
-                if isinstance(inner, Mapping) and inner.get("programId") in _ORDER_PROGRAMS:
+                if isinstance(inner, dict) and inner.get("programId") in _ORDER_PROGRAMS:
                     return True
         return False
-    for entry in tx.get("accountData") or ():
-        if isinstance(entry, Mapping) and entry.get("account") in _ORDER_PROGRAMS:
+    for entry in tx.get("accountData") or ():  # instructions cut: every account key is here
+        if isinstance(entry, dict) and entry.get("account") in _ORDER_PROGRAMS:
             return True
     return False
 
@@ -851,7 +866,7 @@ def _order_owner(parsed: _Tx, keeper: str) -> _Pick:
             owners.append((party, trades))
     if len(owners) == 1:
         owner, trades = owners[0]
-        return _Pick(owner, TraderBasis.order_owner, trades, None)
+        return owner, TraderBasis.order_owner, trades, None
     if owners:
         return _dropped(DropReason.ambiguous_trader)
     return _owner_receives(parsed, keeper)
@@ -933,13 +948,13 @@ def _owner_receives(parsed: _Tx, keeper: str) -> _Pick:
         rent_to_owner = sum(native.lamports for native in rent
                             if holder.get(native.target, native.target) == owner)
         lamports = round(net[owner][SOL_MINT] * LAMPORTS_PER_SOL) - rent_to_owner
-        trade = _Trade(asset, -given, lamports)
+        trade = (asset, -given, lamports)
     else:
         lamports = round(given * LAMPORTS_PER_SOL) - sum(native.lamports for native in rent)
-        trade = _Trade(output, net[owner][output], lamports)
+        trade = (output, net[owner][output], lamports)
     if lamports <= 0:
         return _dropped(DropReason.keeper_fill_without_owner, owner)
-    return _Pick(owner, TraderBasis.order_owner, [trade], None)
+    return owner, TraderBasis.order_owner, [trade], None
 
 
 def _source_of(tx: Mapping[str, Any]) -> str:
