@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from walltrack.clients.helius import DropReason, TraderBasis, parse_swaps, to_swaps
+from walltrack.clients.helius import (
+    DropReason,
+    EnhancedTransaction,
+    TraderBasis,
+    parse_swaps,
+    to_swaps,
+)
 from walltrack.errors import PayloadShapeError, WallTrackError
 from walltrack.models import SOL_MINT, SwapSide
 
@@ -482,3 +488,11 @@ def test_two_tokens_against_one_shared_sol_flow_is_not_split() -> None:
     parsed = parse_swaps(tx)
     assert (parsed.swaps, parsed.dropped, parsed.trader) == ([], DropReason.shared_sol_leg,
                                                              trader)
+
+
+def test_enhanced_transaction_gives_the_parsed_models() -> None:
+    tx = one("shaped/helius/relayer_fee_in_input_token_sell.json")
+    parsed = EnhancedTransaction.from_raw(tx)
+    assert parsed.parse_swaps() == parse_swaps(tx)
+    assert parsed.swaps() == to_swaps(tx)
+    assert parsed.parse_swaps(wallet=RELAYER).dropped is DropReason.no_trade

@@ -10,20 +10,23 @@ Rules (also in docs/clients.md):
 1. ``transactionError`` set → no swap (dropped: ``failed``).
 2. **The trader**, first rule that applies:
 
-   a. the ``wallet=`` the caller names (history of an address);
-   b. **keeper fills** belong to the order's owner, never to the keeper. A keeper fill is a
-      transaction that invokes a Jupiter order program (limit order v1/v2, DCA/Recurring,
-      value averaging) whose fee payer only relays the flows (it is not a party, or it
-      passes a token through / keeps a spread) — or whose fee payer is a known Jupiter DCA
-      keeper. The owner is the one wallet other than the keeper whose both legs show in the
-      flows; else the wallet that receives most of the order's output while an escrow (a
-      party that only gives) gave the input. Program accounts (PDAs, off-curve addresses)
-      are never owners. No owner in the flows → dropped ``keeper_fill_without_owner``;
+   a. **keeper fills** belong to the order's owner, never to the keeper. A keeper fill runs a
+      Jupiter order program (limit order v1/v2, DCA/Recurring, value averaging; found in the
+      instructions, or in the account keys of ``accountData`` when instructions were cut)
+      and its fee payer is lent or given a token by another party while it is no party
+      itself or passes a token through (keeps a spread) — or its fee payer is a known
+      Jupiter DCA keeper. The owner is the one wallet besides the keeper whose both legs show
+      in the flows; else the wallet that receives most of the order's output while an escrow
+      (a party that only gives) gave the input. Program accounts (PDAs, off the ed25519
+      curve) are never owners. No owner in the flows → dropped ``keeper_fill_without_owner``.
+      With ``wallet=``, the fill is the wallet's only if the wallet is the owner;
+   b. the ``wallet=`` the caller names (history of an address);
    c. the fee payer when it is a party to a trade (it gives or gets a fungible non-SOL
-      token) — unless it is a **relayer taking its fee in a token**: everything it got or
-      gave was with one other party, and that party traded against SOL with third parties.
-      Then that party is the trader, and its flows with the relayer (the fee, fronted rent)
-      are not part of its trade;
+      token) — unless it is a **relayer taking its fee in a token**: every token it moved
+      came *in* from one other party, it paid that party no SOL, and that party traded the
+      same token against SOL with third parties. Then that party is the trader, and its
+      flows with the relayer (the fee, fronted rent) are not part of its trade; the
+      relayer's own view (``wallet=`` the relayer) has no trade;
    d. the fee payer is not a party (a relayer paid the network fee, maybe fronted rent): the
       account ``events.swap`` names as input; else the only two-sided party that is not a
       program account (PDA); else the only one of those whose own SOL balance moved. Still
