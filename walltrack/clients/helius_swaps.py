@@ -509,7 +509,7 @@ def _pick(parsed: _Tx, tx: Mapping[str, Any], wallet: str | None) -> _Pick:
             return _pick_from(parsed, relayed, TraderBasis.relayed, exclude=frozenset({payer}))
         trades, reason = _trades(parsed, payer, payer_legs)  # the usual case, inlined
         if reason is not None:
-            return payer, None, [], reason
+            return _dropped(reason, payer)
         return payer, TraderBasis.fee_payer, trades, None
     return _other_trader(parsed, payer)
 
