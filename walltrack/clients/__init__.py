@@ -6,7 +6,7 @@ metrics, key-free logging); see docs/clients.md.
 
 from walltrack.clients.base import ApiMetrics, ClientPolicy, RetryPolicy, api_metrics
 from walltrack.clients.dexscreener import DexScreenerClient
-from walltrack.clients.helius import HeliusClient, parse_delivery, to_swaps
+from walltrack.clients.helius import HeliusClient, parse_delivery, parse_swaps, to_swaps
 from walltrack.clients.jupiter import JupiterClient
 from walltrack.clients.solana_rpc import SolanaRpcClient
 
@@ -20,5 +20,6 @@ __all__ = [
     "SolanaRpcClient",
     "api_metrics",
     "parse_delivery",
+    "parse_swaps",
     "to_swaps",
 ]

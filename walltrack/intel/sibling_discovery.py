@@ -31,7 +31,7 @@ from pydantic import Field
 
 from walltrack.clients.helius import HeliusClient
 from walltrack.errors import ExternalAPIError
-from walltrack.intel.wallet_discovery import plain_transfers, walk_history
+from walltrack.intel.wallet_discovery import walk_history
 from walltrack.logging import get_logger
 from walltrack.models import (
     DiscoveryMethod,
@@ -135,7 +135,7 @@ async def discover_siblings(
             finally:
                 done += 1
                 progress("siblings", done, len(todo))
-        out = [t for tx in walk.transactions for t in plain_transfers(tx, out_of=funder)
+        out = [t for tx in walk.transactions for t in tx.sol_transfers(out_of=funder)
                if t.sol_amount >= clusters.funding_min_sol]
         cursors.append(HistoryCursor(address=funder, scope=CursorScope.funder,
                                      newest_signature=walk.newest_signature, complete=True,
