@@ -35,6 +35,7 @@ from pydantic import Field
 from walltrack.clients.helius import DropReason, EnhancedTransaction, HeliusClient, SwapParse
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.errors import ExternalAPIError
+from walltrack.intel.fanout import fan_out
 from walltrack.intel.fifo import token_trades
 from walltrack.logging import get_logger
 from walltrack.models import (
@@ -192,7 +193,7 @@ def early_buyer_count(swaps: pl.DataFrame, config: WalletDiscoveryConfig) -> tup
 # -- history walking ---------------------------------------------------------------------
 
 
-class _Walk(DomainModel):
+class HistoryWalk(DomainModel):
     transactions: list[Any] = Field(default_factory=list)  # EnhancedTransaction
     pages: int = 0
     newest_signature: str | None = None
@@ -208,9 +209,9 @@ async def walk_history(
     max_pages: int,
     since: datetime | None = None,
     type: str | None = None,
-) -> _Walk:
+) -> HistoryWalk:
     """An address's history newest first, down to ``until`` / ``since`` / the start."""
-    walk = _Walk()
+    walk = HistoryWalk()
     async for page in helius.iter_transactions_for_address(
         address, until=until, max_pages=max_pages, type=type
     ):
@@ -301,24 +302,13 @@ async def discover_wallets(
     report = WalletDiscoveryReport(tokens=len(targets))
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.mint)
     sink = _Sink(db)
-    gate = asyncio.Semaphore(config.concurrency)
-    done = 0
     changed: set[str] = set()  # mints with swaps in this walk: only their buyers can change
 
-    async def one(mint: str) -> None:
-        nonlocal done
-        async with gate:
-            try:
-                until = _resume_point(cursors.get(mint), None)
-                walk = await walk_history(helius, mint, until=until,
-                                          max_pages=config.max_history_pages)
-            except ExternalAPIError as exc:
-                report.failed_tokens[mint] = exc.message
-                log.warning("token_history_failed", mint=mint, error=exc.message)
-                return
-            finally:
-                done += 1
-                progress("token histories", done, len(targets))
+    async def fetch(mint: str) -> HistoryWalk:
+        return await walk_history(helius, mint, until=_resume_point(cursors.get(mint), None),
+                                  max_pages=config.max_history_pages)
+
+    async def handle(mint: str, walk: HistoryWalk) -> None:
         swaps: list[Swap] = []
         for tx in walk.transactions:
             parsed = tx.parse_swaps()
@@ -337,8 +327,10 @@ async def discover_wallets(
                                    complete=walk.complete, collected_at=now)
         await sink.add(swaps_frame(swaps), cursor)
 
-    progress("token histories", 0, len(targets))
-    await asyncio.gather(*(one(m) for m in targets))
+    fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
+                           stage="token histories", event="token_history",
+                           progress=progress)
+    report.failed_tokens = fanned.failed
     await sink.flush()
     report.swaps_stored = sink.stored
     report.fetch_seconds = round(time.perf_counter() - started, 3)
@@ -435,24 +427,13 @@ async def collect_wallet_histories(
     report = WalletHistoryReport(wallets=len(targets))
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.wallet)
     sink = _Sink(db)
-    gate = asyncio.Semaphore(config.concurrency)
     collected_at = now or utcnow()  # the research clock: freshness is judged against it
-    done = 0
 
-    async def one(wallet: str) -> None:
-        nonlocal done
-        cursor = cursors.get(wallet)
-        async with gate:
-            try:
-                walk = await walk_history(helius, wallet, until=_resume_point(cursor, since),
-                                          since=since, max_pages=config.max_history_pages)
-            except ExternalAPIError as exc:
-                report.failed += 1
-                log.warning("wallet_history_failed", wallet=wallet, error=exc.message)
-                return
-            finally:
-                done += 1
-                progress("wallet histories", done, len(targets))
+    async def fetch(wallet: str) -> HistoryWalk:
+        return await walk_history(helius, wallet, until=_resume_point(cursors.get(wallet), since),
+                                  since=since, max_pages=config.max_history_pages)
+
+    async def handle(wallet: str, walk: HistoryWalk) -> None:
         swaps: list[Swap] = []
         for tx in walk.transactions:
             parsed = tx.parse_swaps(wallet=wallet)
@@ -463,6 +444,7 @@ async def collect_wallet_histories(
         new_cursor = None
         if walk.newest_signature is not None:
             # A resumed walk keeps the older coverage it builds on.
+            cursor = cursors.get(wallet)
             covered = since if cursor is None or cursor.since is None else min(since, cursor.since)
             new_cursor = HistoryCursor(address=wallet, scope=CursorScope.wallet,
                                        newest_signature=walk.newest_signature,
@@ -470,8 +452,10 @@ async def collect_wallet_histories(
                                        complete=walk.complete, collected_at=collected_at)
         await sink.add(swaps_frame(swaps), new_cursor)
 
-    progress("wallet histories", 0, len(targets))
-    await asyncio.gather(*(one(w) for w in targets))
+    fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
+                           stage="wallet histories", event="wallet_history",
+                           progress=progress)
+    report.failed = len(fanned.failed)
     await sink.flush()
     report.swaps_stored = sink.stored
     report.seconds = round(time.perf_counter() - started, 3)
@@ -526,28 +510,19 @@ async def collect_funding(
     config = config or ConfigRepository(db).load().wallet_discovery
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.funding)
     repo = FundingTransferRepository(db)
-    gate = asyncio.Semaphore(config.concurrency)
     collected_at = utcnow()
-    stats = {"stored": 0, "truncated": 0, "failed": 0, "done": 0}
+    stats = {"stored": 0, "truncated": 0, "failed": 0}
 
     async def run(targets: list[str], max_pages: int, stage: str) -> list[FundingTransfer]:
         kept: list[FundingTransfer] = []
         new_cursors: list[HistoryCursor] = []
-        stats["done"] = 0
 
-        async def one(wallet: str) -> None:
-            async with gate:
-                try:
-                    found, complete, newest = await _first_funding(
-                        helius, wallet, first=config.funding_first, max_pages=max_pages,
-                        rpc=rpc)
-                except ExternalAPIError as exc:
-                    stats["failed"] += 1
-                    log.warning("funding_failed", wallet=wallet, error=exc.message)
-                    return
-                finally:
-                    stats["done"] += 1
-                    progress(stage, stats["done"], len(targets))
+        async def fetch(wallet: str) -> tuple[list[FundingTransfer], bool, str | None]:
+            return await _first_funding(helius, wallet, first=config.funding_first,
+                                        max_pages=max_pages, rpc=rpc)
+
+        def handle(wallet: str, result: tuple[list[FundingTransfer], bool, str | None]) -> None:
+            found, complete, newest = result
             if not complete:
                 stats["truncated"] += 1
                 return
@@ -556,8 +531,9 @@ async def collect_funding(
                 address=wallet, scope=CursorScope.funding, newest_signature=newest,
                 since=None, complete=True, collected_at=collected_at))
 
-        progress(stage, 0, len(targets))
-        await asyncio.gather(*(one(w) for w in targets))
+        fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
+                               stage=stage, event="funding", progress=progress)
+        stats["failed"] += len(fanned.failed)
         stats["stored"] += await asyncio.to_thread(repo.copy_models, kept)
         await asyncio.to_thread(HistoryCursorRepository(db).upsert_many, new_cursors)
         return kept
