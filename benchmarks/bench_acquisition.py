@@ -109,7 +109,7 @@ async def main() -> None:
             floor_s, pages = await floor(sim.url, mints, cfg.concurrency)
         print(f"tokens kept {tok.kept}/{tok.candidates}; token histories: {rep.pages} pages, "
               f"{rep.swaps_stored} swaps; early profitable {rep.early_profitable} on "
-              f"{rep.wallets} wallets; history swaps +{hist}; funding +{fund}; "
+              f"{rep.wallets} wallets; history swaps +{hist.swaps_stored}; funding +{fund}; "
               f"re-run stored {rerun.swaps_stored}")
         for name, seconds in figures.items():
             print(f"{name:45s} {seconds:7.2f} s")

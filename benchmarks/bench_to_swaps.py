@@ -1,9 +1,10 @@
 """to_swaps throughput on the real Helius fixtures, beside plain json.loads of the same payloads.
 
 Prints one JSON line: transactions per second of ``to_swaps`` (on already-decoded dicts, as
-the webhook route has them after decoding the body), of ``json.loads`` of the same payloads
-(the floor: decoding alone), and their ratio. One core, best of several rounds; timings on a
-shared machine are noisy, so always compare the two figures from the same run.
+the webhook route has them after decoding the body), of ``parse_swaps`` (the same with the
+drop reason, as research batches use it), of ``json.loads`` of the same payloads (the floor:
+decoding alone), and the ratio of the first and the last. One core, best of several rounds;
+timings on a shared machine are noisy, so always compare the figures from the same run.
 
     .venv/bin/python benchmarks/bench_to_swaps.py [--rounds 5] [--min-seconds 0.5]
 """
@@ -16,7 +17,7 @@ import platform
 import time
 from pathlib import Path
 
-from walltrack.clients.helius import to_swaps
+from walltrack.clients.helius import parse_swaps, to_swaps
 from walltrack.errors import WallTrackError
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "real"
@@ -62,6 +63,7 @@ def main() -> None:
     dicts = [d for _, d in items]
     swaps = sum(len(to_swaps(d)) for d in dicts)
     best_swaps = max(rate(safe_to_swaps, dicts, args.min_seconds) for _ in range(args.rounds))
+    best_parse = max(rate(parse_swaps, dicts, args.min_seconds) for _ in range(args.rounds))
     best_json = max(rate(json.loads, raw, args.min_seconds) for _ in range(args.rounds))
     print(json.dumps({
         "bench": "to_swaps",
@@ -69,6 +71,7 @@ def main() -> None:
         "swaps_found": swaps,
         "mean_payload_bytes": round(sum(map(len, raw)) / len(raw)),
         "to_swaps_tx_per_s": round(best_swaps),
+        "parse_swaps_tx_per_s": round(best_parse),
         "json_loads_tx_per_s": round(best_json),
         "ratio_to_swaps_vs_json_loads": round(best_swaps / best_json, 2),
         "target_tx_per_s": 50_000,

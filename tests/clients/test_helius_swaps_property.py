@@ -1,4 +1,5 @@
-"""Mutated enhanced transactions → a list of swaps or the typed error, nothing else."""
+"""Mutated enhanced transactions → a list of swaps or the typed error, nothing else; and
+``parse_swaps`` agrees with ``to_swaps`` (a reason exactly when there is no swap)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from walltrack.clients.helius import to_swaps
+from walltrack.clients.helius import DropReason, parse_swaps, to_swaps
 from walltrack.errors import PayloadShapeError
 from walltrack.models import Swap
 
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEEDS: list[dict[str, Any]] = []
-for path in sorted(REAL.glob("helius_*/*.json")):
+PATHS = [*FIXTURES.glob("real/helius_*/*.json"), *FIXTURES.glob("shaped/helius/*.json")]
+for path in sorted(PATHS):
     data = json.loads(path.read_text())
     SEEDS.extend(item for item in (data if isinstance(data, list) else [data])
                  if isinstance(item, dict))
@@ -71,12 +73,16 @@ def mutated_transactions(draw: st.DrawFn) -> Any:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_transactions())
 def test_mutations_give_swaps_or_the_typed_error(tx: Any) -> None:
+    parsed = parse_swaps(tx)
     try:
         result = to_swaps(tx)
     except PayloadShapeError as exc:
         assert exc.message
+        assert parsed.dropped is DropReason.unreadable and parsed.error
         return
     assert isinstance(result, list)
     for swap in result:
         assert isinstance(swap, Swap)
         assert swap.sol_amount >= 0 and swap.token_amount >= 0
+    assert parsed.swaps == result
+    assert (parsed.dropped is None) == bool(result)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tests.intel.acquisition_sim import API_KEY, FAST, acq_market, acq_sim, market_end  # noqa: F401
-from walltrack.clients.helius import HeliusClient
+from walltrack.clients.helius import DropReason, HeliusClient
 from walltrack.intel.fifo import token_trades
 from walltrack.intel.wallet_discovery import (
     collect_funding,
@@ -124,6 +124,9 @@ async def test_acquisition_against_the_simulator(helius: HeliusClient, db: Datab
 
     report = await discover_wallets(helius, db, cfg, now=now, mints=mints)
     assert report.tokens == 6 and not report.failed_tokens
+    # Transactions without a swap are counted under their reason (a closed set).
+    assert set(report.dropped_by_reason) <= {reason.value for reason in DropReason}
+    assert sum(report.dropped_by_reason.values()) <= report.transactions
 
     # Stored swaps of each token = the market's swaps of that token.
     stored = SwapRepository(db).frame()
@@ -157,18 +160,25 @@ async def test_acquisition_against_the_simulator(helius: HeliusClient, db: Datab
     # Idempotent and incremental: a re-run fetches nothing new and stores nothing twice.
     rerun = await discover_wallets(helius, db, cfg, now=now, mints=mints)
     assert rerun.swaps_stored == 0 and rerun.swaps_fetched == 0 and rerun.new_origins == 0
-    assert rerun.early_profitable == report.early_profitable
+    # No token has a new swap: no buyer can have changed, none is selected again.
+    assert rerun.tokens_changed == 0 and rerun.early_profitable == 0
+    assert WalletOriginRepository(db).count() == report.new_origins
 
     # Wallet histories: each wallet's own swaps since the window start, all tokens.
     wallets = sorted({o.wallet for o in origins})[:15]
     since = acq_market.params.start.astimezone(UTC)
     stored_before = SwapRepository(db).count()
-    added = await collect_wallet_histories(helius, db, wallets, since=since, config=cfg)
+    history = await collect_wallet_histories(helius, db, wallets, since=since, config=cfg)
+    added = history.swaps_stored
+    assert history.wallets == len(wallets) and history.failed == 0
+    assert set(history.dropped_by_reason) <= {reason.value for reason in DropReason}
+    assert 0 < sum(history.dropped_by_reason.values()) < history.transactions
     mine = swaps.filter(pl.col("wallet").is_in(wallets))
     assert SwapRepository(db).count() == stored_before + added
     all_stored = SwapRepository(db).frame().filter(pl.col("wallet").is_in(wallets))
     assert all_stored.height == mine.height
-    assert await collect_wallet_histories(helius, db, wallets, since=since, config=cfg) == 0
+    again = await collect_wallet_histories(helius, db, wallets, since=since, config=cfg)
+    assert again.swaps_stored == 0
 
     # Funding: the oldest incoming SOL transfers, as in the market's transfers.
     n = await collect_funding(helius, db, wallets, config=cfg)

@@ -7,7 +7,7 @@ usage metering, key-free logging); see docs/clients.md. Usage is counted in a
 
 from walltrack.clients.base import ClientPolicy, RetryPolicy
 from walltrack.clients.dexscreener import DexScreenerClient
-from walltrack.clients.helius import HeliusClient, parse_delivery, to_swaps
+from walltrack.clients.helius import HeliusClient, parse_delivery, parse_swaps, to_swaps
 from walltrack.clients.jupiter import JupiterClient
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.clients.usage import UsageMeter
@@ -23,5 +23,6 @@ __all__ = [
     "SolanaRpcClient",
     "UsageMeter",
     "parse_delivery",
+    "parse_swaps",
     "to_swaps",
 ]

@@ -1,6 +1,8 @@
 """Helius: enhanced transactions (history by address, parse by signatures), webhooks, and
-webhook deliveries. The swap normalizer ``to_swaps`` lives in ``helius_swaps`` and is
-re-exported here.
+webhook deliveries. The swap normalizer (``to_swaps`` / ``parse_swaps``) lives in
+``helius_swaps`` and the plain-transfer parser in ``helius_transfers``; both are re-exported
+here, and ``EnhancedTransaction`` gives their parsed models (``swaps``, ``parse_swaps``,
+``sol_transfers``) so that callers never read the raw payload.
 
 Fallback: when Helius history is unavailable, ``swaps_for_address(..., rpc=...)`` reads the
 same history through Solana RPC (signatures + getTransaction) and normalizes it with the
@@ -17,12 +19,19 @@ import orjson
 from pydantic import ConfigDict, Field, SecretStr
 
 from walltrack.clients.base import ApiClient, ClientPolicy, parse_model
-from walltrack.clients.helius_swaps import to_swaps
+from walltrack.clients.helius_swaps import (
+    DropReason,
+    SwapParse,
+    TraderBasis,
+    parse_swaps,
+    to_swaps,
+)
+from walltrack.clients.helius_transfers import sol_transfers
 from walltrack.clients.models import ApiModel
 from walltrack.clients.usage import UsageMeter, helius_rest_credits
 from walltrack.errors import ExternalAPIError, PayloadShapeError
 from walltrack.logging import get_logger
-from walltrack.models import Swap
+from walltrack.models import FundingTransfer, Swap
 
 if TYPE_CHECKING:
     from walltrack.clients.solana_rpc import SolanaRpcClient
@@ -30,13 +39,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HELIUS_POLICY",
+    "DropReason",
     "EnhancedTransaction",
     "HeliusClient",
     "HistoryResult",
+    "SwapParse",
+    "TraderBasis",
     "Webhook",
     "WebhookSpec",
     "helius_policy",
     "parse_delivery",
+    "parse_swaps",
+    "sol_transfers",
     "to_swaps",
 ]
 
@@ -57,7 +71,9 @@ log = get_logger("walltrack.clients.helius")
 
 
 class EnhancedTransaction(ApiModel):
-    """The typed head of an enhanced transaction; ``raw`` keeps the payload for to_swaps."""
+    """The typed head of an enhanced transaction. Its swaps and plain SOL transfers come as
+    parsed models from the methods below; ``raw`` keeps the payload for those parsers only
+    (callers outside ``clients/`` never read it)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -92,7 +108,18 @@ class EnhancedTransaction(ApiModel):
         return self.transaction_error is not None
 
     def swaps(self, wallet: str | None = None) -> list[Swap]:
+        """Its swaps (``to_swaps``); raises ``PayloadShapeError`` for a broken payload."""
         return to_swaps(self.raw, wallet=wallet)
+
+    def parse_swaps(self, wallet: str | None = None) -> SwapParse:
+        """Its swaps, or the ``DropReason`` it has none (never raises for its payload)."""
+        return parse_swaps(self.raw, wallet=wallet)
+
+    def sol_transfers(
+        self, *, into: str | None = None, out_of: str | None = None
+    ) -> list[FundingTransfer]:
+        """Its plain SOL transfers (no token moved), into and/or out of an address."""
+        return sol_transfers(self.raw, into=into, out_of=out_of)
 
 
 def to_signature(item: dict[str, Any]) -> str | None:

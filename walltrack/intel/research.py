@@ -201,20 +201,15 @@ async def stage_discover_siblings(ctx: ResearchContext) -> DomainModel:
     return report
 
 
-class HistoriesReport(DomainModel):
-    wallets: int = 0  # due for a read (wallet_discovery.wallets_due_for_history)
-    stored: int = 0
-
-
 async def stage_collect_histories(ctx: ResearchContext) -> DomainModel:
     ctx.swaps_changed()
     wd = ctx.config.wallet_discovery
     since = ctx.now - timedelta(days=ctx.config.profiling.window_days)
+    # Only the wallets due for a read (wallet_discovery.wallets_due_for_history).
     due = wallets_due_for_history(ctx.db, wd, now=ctx.now)
-    stored = await collect_wallet_histories(
+    return await collect_wallet_histories(
         ctx.clients.helius, ctx.db, due, since=since, progress=ctx.progress, config=wd,
         now=ctx.now)
-    return HistoriesReport(wallets=len(due), stored=stored)
 
 
 class JudgedReport(DomainModel):

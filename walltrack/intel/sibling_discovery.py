@@ -30,8 +30,8 @@ import polars as pl
 from pydantic import Field
 
 from walltrack.clients.helius import HeliusClient
-from walltrack.errors import ExternalAPIError
-from walltrack.intel.wallet_discovery import plain_transfers, walk_history
+from walltrack.intel.fanout import fan_out
+from walltrack.intel.wallet_discovery import HistoryWalk, walk_history
 from walltrack.logging import get_logger
 from walltrack.models import (
     DiscoveryMethod,
@@ -117,25 +117,15 @@ async def discover_siblings(
            .agg(pl.col("via").first()).iter_rows()}
     todo = [f for f in via if f not in walked]
     report.funders_seen = len(via)
-    gate = asyncio.Semaphore(config.concurrency)
     kept: list[FundingTransfer] = []
     cursors: list[HistoryCursor] = []
-    done = 0
 
-    async def one(funder: str) -> None:
-        nonlocal done
-        async with gate:
-            try:
-                walk = await walk_history(helius, funder, until=None,
-                                          max_pages=config.sibling_max_pages, type="TRANSFER")
-            except ExternalAPIError as exc:
-                report.failed += 1
-                log.warning("siblings_funder_failed", funder=funder, error=exc.message)
-                return
-            finally:
-                done += 1
-                progress("siblings", done, len(todo))
-        out = [t for tx in walk.transactions for t in plain_transfers(tx, out_of=funder)
+    async def fetch(funder: str) -> HistoryWalk:
+        return await walk_history(helius, funder, until=None,
+                                  max_pages=config.sibling_max_pages, type="TRANSFER")
+
+    def handle(funder: str, walk: HistoryWalk) -> None:
+        out = [t for tx in walk.transactions for t in tx.sol_transfers(out_of=funder)
                if t.sol_amount >= clusters.funding_min_sol]
         cursors.append(HistoryCursor(address=funder, scope=CursorScope.funder,
                                      newest_signature=walk.newest_signature, complete=True,
@@ -147,8 +137,9 @@ async def discover_siblings(
         report.funders_walked += 1
         kept.extend(out)
 
-    progress("siblings", 0, len(todo))
-    await asyncio.gather(*(one(f) for f in todo))
+    fanned = await fan_out(todo, fetch, handle, concurrency=config.concurrency,
+                           stage="siblings", event="siblings_funder", progress=progress)
+    report.failed = len(fanned.failed)
     report.transfers_stored = await asyncio.to_thread(
         FundingTransferRepository(db).copy_models, kept)
     known = set(tracked)

@@ -30,6 +30,7 @@ from pydantic import Field
 from walltrack.clients.dexscreener import TOKENS_BATCH, DexScreenerClient, to_snapshot
 from walltrack.clients.models import DexPair, Stale
 from walltrack.errors import ExternalAPIError
+from walltrack.intel.fanout import fan_out
 from walltrack.logging import get_logger
 from walltrack.models import Token, TokenSnapshot, TokenSource
 from walltrack.models.base import DomainModel
@@ -154,23 +155,16 @@ async def canonical_pairs(
 
     Returns the pairs found, and mint → error message for the mints of every batch that
     failed with nothing known about them."""
-    batches = [list(mints[i:i + TOKENS_BATCH]) for i in range(0, len(mints), TOKENS_BATCH)]
-    gate = asyncio.Semaphore(concurrency)
+    batches = [tuple(mints[i:i + TOKENS_BATCH]) for i in range(0, len(mints), TOKENS_BATCH)]
     found: dict[str, Stale[DexPair]] = {}
-    errors: dict[str, str] = {}
-    done = 0
 
-    async def one(batch: list[str]) -> None:
-        nonlocal done
-        async with gate:
-            try:
-                found.update(await dex.canonical_pairs(batch, CHAIN))
-            except ExternalAPIError as exc:
-                errors.update(dict.fromkeys(batch, exc.message))
-        done += len(batch)
-        progress(stage, done, len(mints))
+    async def fetch(batch: tuple[str, ...]) -> dict[str, Stale[DexPair]]:
+        return await dex.canonical_pairs(list(batch), CHAIN)
 
-    await asyncio.gather(*(one(b) for b in batches))
+    fanned = await fan_out(batches, fetch, lambda _batch, pairs: found.update(pairs),
+                           concurrency=concurrency, stage=stage, event="dexscreener_pairs",
+                           progress=progress)
+    errors = {mint: message for batch, message in fanned.failed.items() for mint in batch}
     return found, errors
 
 

@@ -3,8 +3,9 @@
 Stages (each idempotent, each incremental through ``history_cursors``):
 
 1. **token histories** — for each active token (or the given mints), the mint address's whole
-   Helius history, newest first, paged by ``before``; ``to_swaps`` turns every transaction
-   into its trader's swaps (the trader is derived, never guessed); swaps of that mint are
+   Helius history, newest first, paged by ``before``; ``EnhancedTransaction.parse_swaps``
+   turns every transaction into its trader's swaps (the trader is derived, never guessed)
+   or the reason it has none (counted in ``dropped_by_reason``); swaps of that mint are
    stored with ``SwapRepository.copy_frame``. A re-run fetches only what is newer than the
    last signature seen (``until``).
 2. **selection** (``early_profitable_buyers``, pure polars) — per token, every distinct buyer
@@ -31,13 +32,13 @@ import polars as pl
 from psycopg import sql
 from pydantic import Field
 
-from walltrack.clients.helius import EnhancedTransaction, HeliusClient, to_swaps
+from walltrack.clients.helius import DropReason, EnhancedTransaction, HeliusClient, SwapParse
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.errors import ExternalAPIError
+from walltrack.intel.fanout import fan_out
 from walltrack.intel.fifo import token_trades
 from walltrack.logging import get_logger
 from walltrack.models import (
-    LAMPORTS_PER_SOL,
     DiscoveryMethod,
     FundingTransfer,
     Swap,
@@ -72,6 +73,7 @@ class WalletDiscoveryReport(DomainModel):
     swaps_fetched: int = 0
     swaps_stored: int = 0  # new rows (a re-run stores 0)
     failed_tokens: dict[str, str] = Field(default_factory=dict)  # mint → error
+    dropped_by_reason: dict[str, int] = Field(default_factory=dict)  # DropReason → transactions
     buyers: int = 0  # distinct (token, buyer)
     early_buyers: int = 0
     early_profitable: int = 0  # (token, wallet) origins found
@@ -87,6 +89,30 @@ class WalletDiscoveryReport(DomainModel):
                 f"{self.early_profitable} early profitable buyers on {self.wallets} wallets "
                 f"({self.new_wallets} new)" + (f", {len(self.failed_tokens)} tokens failed"
                                               if self.failed_tokens else ""))
+
+
+class WalletHistoryReport(DomainModel):
+    wallets: int = 0
+    failed: int = 0  # wallets whose history could not be fetched
+    transactions: int = 0
+    swaps_fetched: int = 0  # the wallets' own swaps since ``since``
+    swaps_stored: int = 0  # new rows (a re-run stores 0)
+    dropped_by_reason: dict[str, int] = Field(default_factory=dict)  # DropReason → transactions
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (f"{self.wallets} wallets read, {self.swaps_stored} new swaps, "
+                f"{sum(self.dropped_by_reason.values())} transactions without a swap{failed}")
+
+
+def count_dropped(counts: dict[str, int], parsed: SwapParse) -> None:
+    """Counts a transaction without swaps under its reason (an unreadable one is logged)."""
+    if parsed.dropped is None:
+        return
+    counts[parsed.dropped.value] = counts.get(parsed.dropped.value, 0) + 1
+    if parsed.dropped is DropReason.unreadable:
+        log.warning("swap_parse_unreadable", signature=parsed.signature, error=parsed.error)
 
 
 # -- swaps as frames ---------------------------------------------------------------------
@@ -167,7 +193,7 @@ def early_buyer_count(swaps: pl.DataFrame, config: WalletDiscoveryConfig) -> tup
 # -- history walking ---------------------------------------------------------------------
 
 
-class _Walk(DomainModel):
+class HistoryWalk(DomainModel):
     transactions: list[Any] = Field(default_factory=list)  # EnhancedTransaction
     pages: int = 0
     newest_signature: str | None = None
@@ -183,9 +209,9 @@ async def walk_history(
     max_pages: int,
     since: datetime | None = None,
     type: str | None = None,
-) -> _Walk:
+) -> HistoryWalk:
     """An address's history newest first, down to ``until`` / ``since`` / the start."""
-    walk = _Walk()
+    walk = HistoryWalk()
     async for page in helius.iter_transactions_for_address(
         address, until=until, max_pages=max_pages, type=type
     ):
@@ -276,25 +302,18 @@ async def discover_wallets(
     report = WalletDiscoveryReport(tokens=len(targets))
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.mint)
     sink = _Sink(db)
-    gate = asyncio.Semaphore(config.concurrency)
-    done = 0
     changed: set[str] = set()  # mints with swaps in this walk: only their buyers can change
 
-    async def one(mint: str) -> None:
-        nonlocal done
-        async with gate:
-            try:
-                until = _resume_point(cursors.get(mint), None)
-                walk = await walk_history(helius, mint, until=until,
-                                          max_pages=config.max_history_pages)
-            except ExternalAPIError as exc:
-                report.failed_tokens[mint] = exc.message
-                log.warning("token_history_failed", mint=mint, error=exc.message)
-                return
-            finally:
-                done += 1
-                progress("token histories", done, len(targets))
-        swaps = [s for tx in walk.transactions for s in to_swaps(tx.raw) if s.mint == mint]
+    async def fetch(mint: str) -> HistoryWalk:
+        return await walk_history(helius, mint, until=_resume_point(cursors.get(mint), None),
+                                  max_pages=config.max_history_pages)
+
+    async def handle(mint: str, walk: HistoryWalk) -> None:
+        swaps: list[Swap] = []
+        for tx in walk.transactions:
+            parsed = tx.parse_swaps()
+            count_dropped(report.dropped_by_reason, parsed)
+            swaps.extend(s for s in parsed.swaps if s.mint == mint)
         if swaps:
             changed.add(mint)
         report.pages += walk.pages
@@ -308,8 +327,10 @@ async def discover_wallets(
                                    complete=walk.complete, collected_at=now)
         await sink.add(swaps_frame(swaps), cursor)
 
-    progress("token histories", 0, len(targets))
-    await asyncio.gather(*(one(m) for m in targets))
+    fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
+                           stage="token histories", event="token_history",
+                           progress=progress)
+    report.failed_tokens = fanned.failed
     await sink.flush()
     report.swaps_stored = sink.stored
     report.fetch_seconds = round(time.perf_counter() - started, 3)
@@ -392,41 +413,38 @@ async def collect_wallet_histories(
     progress: Progress | None = None,
     config: WalletDiscoveryConfig | None = None,
     now: datetime | None = None,
-) -> int:
-    """Each wallet's own swaps (every token) since ``since``; returns swaps newly stored.
+) -> WalletHistoryReport:
+    """Each wallet's own swaps (every token) since ``since``, stored; what was fetched, stored
+    and dropped (``dropped_by_reason``: transactions of the wallet without a swap of its own).
 
     Incremental: a wallet whose last walk was whole and reached back to ``since`` (or
     earlier) is asked only for transactions newer than its last one (Helius ``until``).
     """
+    started = time.perf_counter()
     progress = progress or no_progress
     config = config or ConfigRepository(db).load().wallet_discovery
     targets = list(dict.fromkeys(wallets))
+    report = WalletHistoryReport(wallets=len(targets))
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.wallet)
     sink = _Sink(db)
-    gate = asyncio.Semaphore(config.concurrency)
     collected_at = now or utcnow()  # the research clock: freshness is judged against it
-    done = 0
-    failed = 0
 
-    async def one(wallet: str) -> None:
-        nonlocal done, failed
-        cursor = cursors.get(wallet)
-        async with gate:
-            try:
-                walk = await walk_history(helius, wallet, until=_resume_point(cursor, since),
-                                          since=since, max_pages=config.max_history_pages)
-            except ExternalAPIError as exc:
-                failed += 1
-                log.warning("wallet_history_failed", wallet=wallet, error=exc.message)
-                return
-            finally:
-                done += 1
-                progress("wallet histories", done, len(targets))
-        swaps = [s for tx in walk.transactions for s in to_swaps(tx.raw, wallet=wallet)
-                 if s.wallet == wallet and s.timestamp >= since]
+    async def fetch(wallet: str) -> HistoryWalk:
+        return await walk_history(helius, wallet, until=_resume_point(cursors.get(wallet), since),
+                                  since=since, max_pages=config.max_history_pages)
+
+    async def handle(wallet: str, walk: HistoryWalk) -> None:
+        swaps: list[Swap] = []
+        for tx in walk.transactions:
+            parsed = tx.parse_swaps(wallet=wallet)
+            count_dropped(report.dropped_by_reason, parsed)
+            swaps.extend(s for s in parsed.swaps if s.wallet == wallet and s.timestamp >= since)
+        report.transactions += len(walk.transactions)
+        report.swaps_fetched += len(swaps)
         new_cursor = None
         if walk.newest_signature is not None:
             # A resumed walk keeps the older coverage it builds on.
+            cursor = cursors.get(wallet)
             covered = since if cursor is None or cursor.since is None else min(since, cursor.since)
             new_cursor = HistoryCursor(address=wallet, scope=CursorScope.wallet,
                                        newest_signature=walk.newest_signature,
@@ -434,41 +452,19 @@ async def collect_wallet_histories(
                                        complete=walk.complete, collected_at=collected_at)
         await sink.add(swaps_frame(swaps), new_cursor)
 
-    progress("wallet histories", 0, len(targets))
-    await asyncio.gather(*(one(w) for w in targets))
+    fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
+                           stage="wallet histories", event="wallet_history",
+                           progress=progress)
+    report.failed = len(fanned.failed)
     await sink.flush()
-    log.info("wallet_histories_collected", wallets=len(targets), stored=sink.stored,
-             failed=failed)
-    return sink.stored
+    report.swaps_stored = sink.stored
+    report.seconds = round(time.perf_counter() - started, 3)
+    log.info("wallet_histories_collected", stored=sink.stored, **report.model_dump(
+        exclude={"swaps_stored"}))
+    return report
 
 
 # -- funding -----------------------------------------------------------------------------
-
-
-def plain_transfers(
-    tx: EnhancedTransaction, *, into: str | None = None, out_of: str | None = None
-) -> list[FundingTransfer]:
-    """Plain SOL transfers (no token moved in the same transaction) into ``into`` and/or out
-    of ``out_of``; a transfer from an account to itself is not one."""
-    raw = tx.raw
-    if tx.failed or raw.get("tokenTransfers") or tx.timestamp is None or tx.slot is None:
-        return []
-    out = []
-    for nt in raw.get("nativeTransfers") or []:
-        src, dst, amount = nt.get("fromUserAccount"), nt.get("toUserAccount"), nt.get("amount")
-        if not src or not dst or src == dst or not isinstance(amount, int | float):
-            continue
-        if amount <= 0 or (into and dst != into) or (out_of and src != out_of):
-            continue
-        out.append(FundingTransfer(
-            signature=tx.signature, slot=tx.slot, timestamp=_ts(tx), source=src,
-            destination=dst, sol_amount=amount / LAMPORTS_PER_SOL))
-    return out
-
-
-def incoming_transfers(tx: EnhancedTransaction, wallet: str) -> list[FundingTransfer]:
-    """Plain SOL transfers into ``wallet``."""
-    return plain_transfers(tx, into=wallet)
 
 
 async def _first_funding(
@@ -484,7 +480,7 @@ async def _first_funding(
             raise
         log.warning("funding_rpc_fallback", wallet=wallet, reason=exc.message)
         return await rpc.funding_transfers(wallet, first=first), True, None
-    found = [t for tx in reversed(walk.transactions) for t in incoming_transfers(tx, wallet)]
+    found = [t for tx in reversed(walk.transactions) for t in tx.sol_transfers(into=wallet)]
     return found[:first], walk.complete, walk.newest_signature
 
 
@@ -514,28 +510,19 @@ async def collect_funding(
     config = config or ConfigRepository(db).load().wallet_discovery
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.funding)
     repo = FundingTransferRepository(db)
-    gate = asyncio.Semaphore(config.concurrency)
     collected_at = utcnow()
-    stats = {"stored": 0, "truncated": 0, "failed": 0, "done": 0}
+    stats = {"stored": 0, "truncated": 0, "failed": 0}
 
     async def run(targets: list[str], max_pages: int, stage: str) -> list[FundingTransfer]:
         kept: list[FundingTransfer] = []
         new_cursors: list[HistoryCursor] = []
-        stats["done"] = 0
 
-        async def one(wallet: str) -> None:
-            async with gate:
-                try:
-                    found, complete, newest = await _first_funding(
-                        helius, wallet, first=config.funding_first, max_pages=max_pages,
-                        rpc=rpc)
-                except ExternalAPIError as exc:
-                    stats["failed"] += 1
-                    log.warning("funding_failed", wallet=wallet, error=exc.message)
-                    return
-                finally:
-                    stats["done"] += 1
-                    progress(stage, stats["done"], len(targets))
+        async def fetch(wallet: str) -> tuple[list[FundingTransfer], bool, str | None]:
+            return await _first_funding(helius, wallet, first=config.funding_first,
+                                        max_pages=max_pages, rpc=rpc)
+
+        def handle(wallet: str, result: tuple[list[FundingTransfer], bool, str | None]) -> None:
+            found, complete, newest = result
             if not complete:
                 stats["truncated"] += 1
                 return
@@ -544,8 +531,9 @@ async def collect_funding(
                 address=wallet, scope=CursorScope.funding, newest_signature=newest,
                 since=None, complete=True, collected_at=collected_at))
 
-        progress(stage, 0, len(targets))
-        await asyncio.gather(*(one(w) for w in targets))
+        fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
+                               stage=stage, event="funding", progress=progress)
+        stats["failed"] += len(fanned.failed)
         stats["stored"] += await asyncio.to_thread(repo.copy_models, kept)
         await asyncio.to_thread(HistoryCursorRepository(db).upsert_many, new_cursors)
         return kept
