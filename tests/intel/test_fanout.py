@@ -27,6 +27,6 @@ async def test_fan_out_bounds_concurrency_counts_failures_and_reports_progress()
     out = await fan_out(list(range(1, 21)), fetch, handle, concurrency=3, stage="items",
                         event="test_item", progress=lambda *a: seen.append(a))
     assert peak == 3
-    assert out.done == 20 and out.failed == {i: f"item {i} refused" for i in (5, 10, 15, 20)}
+    assert out.done == 20 and out.failed == {i: f"[test] item {i} refused" for i in (5, 10, 15, 20)}
     assert handled == {i: i * 10 for i in range(1, 21) if i % 5}
     assert seen[0] == ("items", 0, 20) and seen[-1] == ("items", 20, 20) and len(seen) == 21
