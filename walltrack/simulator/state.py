@@ -266,12 +266,17 @@ class MarketState:
             return (tx.t, -1)
         return None
 
-    def find(self, signature: str) -> dict[str, Any] | None:
+    def find_ref(self, signature: str) -> int | dict[str, Any] | None:
+        """A visible transaction: its chain position (generated) or its row (live)."""
         seq = self.seq_of(signature)
         if seq is not None:
-            return self.row_at(seq) if seq < self.visible_seq() else None
+            return seq if seq < self.visible_seq() else None
         tx = self.ledger.by_sig.get(signature)
         return tx.row if tx is not None else None
+
+    def find(self, signature: str) -> dict[str, Any] | None:
+        ref = self.find_ref(signature)
+        return self.row_at(ref) if isinstance(ref, int) else ref
 
     # ----- pools -----------------------------------------------------------------------------
     def _build_pools(self) -> None:
