@@ -114,3 +114,11 @@ def test_history_pages_mix_stored_and_live_transactions(small_market: Market) ->
     assert [orjson.loads(b) for b in history.bodies(seqs)] == [
         render.enhanced(r) for r in state.rows_at(seqs)
     ]
+
+
+def test_signature_lookup(state: MarketState) -> None:
+    sig = state.swaps["signature"][7]
+    assert state.seq_of(sig) == state.swaps["seq"][7]
+    assert state.seq_of(sig[:-1]) is None
+    assert state.seq_of(sig + "1") is None  # longer than any stored: not truncated to match
+    assert state.seq_of("") is None and state.seq_of("zzz") is None
