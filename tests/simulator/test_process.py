@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import polars as pl
 import pytest
 
 from walltrack.errors import WallTrackError
+from walltrack.logging import configure_logging
 from walltrack.simulator import PRESETS, Market, SimParams
 from walltrack.simulator.background import SimulatorProcess, serving, serving_process
 
@@ -99,3 +102,16 @@ def test_the_child_stops_when_its_parent_dies() -> None:
     while not _gone(pid):
         assert time.monotonic() < deadline, "the orphaned simulator is still running"
         time.sleep(0.2)
+
+
+def test_a_child_that_dies_during_the_run_is_reported_not_raised() -> None:
+    stream = io.StringIO()
+    configure_logging(level="INFO", json_lines=True, stream=stream)
+    params = PRESETS["small"].model_copy(update={"seed": 4})
+    with SimulatorProcess(params) as sim:
+        sim.wait_ready()
+        assert sim.process is not None
+        sim.process.kill()
+        sim.process.wait(timeout=10)
+    died = [e for e in map(json.loads, stream.getvalue().splitlines()) if "died" in e["event"]]
+    assert [(e["event"], e["returncode"]) for e in died] == [("simulator_process_died", -9)]

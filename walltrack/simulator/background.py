@@ -132,6 +132,7 @@ class SimulatorProcess:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
+        self._ready = False
 
     @property
     def url(self) -> str:
@@ -222,6 +223,7 @@ class SimulatorProcess:
             raise WallTrackError(
                 "the simulator process serves another market", hint=f"it serves {served}"
             )
+        self._ready = True
         log.info(
             "simulator_process_ready",
             pid=self.process.pid,
@@ -233,7 +235,15 @@ class SimulatorProcess:
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM (uvicorn shuts down cleanly), SIGKILL if still running after ``grace``."""
         process = self.process
-        if process is not None and process.poll() is None:
+        if process is not None and process.poll() is not None and self._ready:
+            # It went away during the run: say why before its output is deleted.
+            log.warning(
+                "simulator_process_died",
+                pid=process.pid,
+                returncode=process.returncode,
+                output=self.log_tail(),
+            )
+        elif process is not None:
             process.terminate()
             try:
                 process.wait(timeout=grace)
