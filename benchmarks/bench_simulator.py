@@ -10,7 +10,9 @@
     with ≥ 100 visible transactions and the pages of every token's history at ``before=``
     cursors (what the research fetches), each requested once — the count proves it —
     then the same pages cycled for a steadier figure. Floor: a Starlette app on the same
-    uvicorn returning a static body of the same mean size, under the same client;
+    uvicorn returning a static body of the same mean size, under the same client. Beside
+    each rate, the server's own CPU time per request (from /proc): what a page costs the
+    server, which other load on a shared machine changes far less than the rate;
   - the server's peak RSS (VmHWM) after the load.
 * load client: ``wrk`` (Debian package) when installed — a Python client would compete with
   the server for the 2 cores and measure itself; httpx otherwise (``load_client`` says which).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -184,6 +187,21 @@ def _events(server: ServerProcess) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(srv: ServerProcess, paths: list[str], concurrency: int,
+              seconds: int) -> tuple[float, int, float]:
+    """Requests/s, requests made, and the server's CPU µs per request (the cost of a page
+    to the server itself, which other load on the machine barely changes)."""
+    before = _cpu_s(srv.process.pid)
+    rps, count = _load(srv.url, paths, concurrency, seconds)
+    return rps, count, (_cpu_s(srv.process.pid) - before) / max(count, 1) * 1e6
+
+
 def _vm(pid: int, field: str) -> int:
     """A /proc/PID/status memory field (VmHWM: peak RSS, VmRSS: now), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -200,13 +218,13 @@ def serve_figures(preset: str, market_dir: Path, concurrency: int) -> dict[str, 
     with run_server(serve, ready_path="/health", timeout=900) as srv:
         startup = time.perf_counter() - launched
         events = _events(srv)
-        first_rps, first_count = _load(srv.url, paths, concurrency, 1)
-        again_rps, _ = _load(srv.url, paths, concurrency, 5)
+        first_rps, first_count, first_cpu = _measured(srv, paths, concurrency, 1)
+        again_rps, _, again_cpu = _measured(srv, paths, concurrency, 5)
         page_bytes = _mean_size(srv.url, paths)
         peak, rss = _vm(srv.process.pid, "VmHWM"), _vm(srv.process.pid, "VmRSS")
     static = [sys.executable, "-c", STATIC, "{port}", str(page_bytes)]
     with run_server(static, ready_path="/health") as srv:
-        floor_rps, _ = _load(srv.url, paths, concurrency, 5)
+        floor_rps, _, floor_cpu = _measured(srv, paths, concurrency, 5)
     return {
         "preset": preset,
         "startup_s": round(startup, 2),
@@ -221,8 +239,11 @@ def serve_figures(preset: str, market_dir: Path, concurrency: int) -> dict[str, 
         "pages_100_first_time_requests": first_count,
         "distinct_pages": len(paths),
         "first_pass_all_distinct": first_count <= len(paths),
+        "pages_100_first_time_server_cpu_us": round(first_cpu),
         "pages_100_cycled_rps": round(again_rps),
+        "pages_100_cycled_server_cpu_us": round(again_cpu),
         "floor_static_same_size_rps": round(floor_rps),
+        "floor_static_server_cpu_us": round(floor_cpu),
         "page_bytes_mean": page_bytes,
         "load_client": "wrk" if shutil.which("wrk") else "httpx",
         "concurrency": concurrency,
