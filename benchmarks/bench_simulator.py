@@ -1,21 +1,25 @@
-"""Simulator figures: generation time and peak memory at the benchmark size, and Helius
-history pages served per second over loopback — each beside a bare floor from the same run.
+"""Simulator figures, each beside a floor measured in the same run.
 
-* generation: ``generate_market(PRESETS["bench"])`` (10 000 wallets, 1 000 tokens, 30 days,
-  ≥ 1 000 000 swaps) in a fresh process; peak RSS of that process. Floor: a bare Python
-  loop doing one integer constant-product swap per generated swap (the sequential core).
-* serving: ``serve --from-dir`` of that market as a real uvicorn process; C concurrent
-  keep-alive clients fetch ``/v0/addresses/{wallet}/transactions?limit=100`` for random
-  wallets (first pass: every page rendered; second pass: the render cache hit). Floor: a
-  Starlette app on the same uvicorn returning a static JSON body of the same mean size,
-  under the same client. Then the same wallets with ``limit=20`` (pages not seen before;
-  their transactions already rendered by the first pass) beside a static floor of that size.
+* generation (``bench`` preset: 10 000 wallets, 1 000 tokens, 30 days, ≥ 1 000 000 swaps):
+  ``generate_market`` in a fresh process, and its peak RSS. Floor: a bare Python loop doing
+  one integer constant-product swap per generated swap (the sequential core).
+* per preset (``bench`` and ``default``), ``serve --preset P --speed 0`` as a real process:
+  - startup: from launch to the first answer (generation + indexes + bulk rendering), with
+    the server's own breakdown from its log;
+  - first-time history pages of exactly 100 transactions: the first page of every wallet
+    with ≥ 100 visible transactions and the pages of every token's history at ``before=``
+    cursors (what the research fetches), each requested once — the count proves it —
+    then the same pages cycled for a steadier figure. Floor: a Starlette app on the same
+    uvicorn returning a static body of the same mean size, under the same client. Beside
+    each rate, the server's own CPU time per request (from /proc): what a page costs the
+    server, which other load on a shared machine changes far less than the rate;
+  - the server's peak RSS (VmHWM) after the load.
 * load client: ``wrk`` (Debian package) when installed — a Python client would compete with
   the server for the 2 cores and measure itself; httpx otherwise (``load_client`` says which).
 
-    .venv/bin/python benchmarks/bench_simulator.py [--concurrency 8] [--requests 3000]
+    .venv/bin/python benchmarks/bench_simulator.py [--presets bench,default] [--concurrency 8]
 
-Prints one JSON object as its last line.
+Prints one JSON object per preset and a last line with all of them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -30,13 +35,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.processes import run_server  # noqa: E402
+from tests.harness.processes import ServerProcess, run_server  # noqa: E402
+
+VISIBLE = 0.8  # the serve command's clock starts 80 % into the window
+PAGE = 100
 
 GENERATE = """
 import json, resource, sys, time
@@ -44,7 +54,7 @@ from walltrack.logging import configure_logging
 configure_logging(level="WARNING")
 from walltrack.simulator import PRESETS, generate_market
 t = time.perf_counter()
-m = generate_market(PRESETS["bench"])
+m = generate_market(PRESETS[sys.argv[2]])
 gen = time.perf_counter() - t
 m.write(__import__("pathlib").Path(sys.argv[1]))
 print(json.dumps({"generate_s": round(gen, 2), "swaps": m.swaps.height,
@@ -78,27 +88,6 @@ app = Starlette(routes=[Route("/v0/addresses/{a}/transactions", page), Route("/h
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
-
-async def _load(url: str, paths: list[str], concurrency: int) -> tuple[float, int]:
-    queue = list(paths)
-    size = 0
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal size
-        while queue:
-            path = queue.pop()
-            r = await client.get(url + path)
-            r.raise_for_status()
-            size += len(r.content)
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return len(paths) / elapsed, size // max(1, len(paths))
-
-
 WRK_SCRIPT = """
 paths = {%s}
 i = 0
@@ -112,13 +101,15 @@ end
 """
 
 
-def _load_wrk(url: str, paths: list[str], concurrency: int, seconds: int) -> tuple[float, int]:
-    """Requests/s through wrk (C, one thread) for ``seconds``, cycling through ``paths``.
+def _python(code: str, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
-    A Python client would compete with the server for the 2 cores and measure itself. wrk
-    runs for a duration, so a "first pass" is only a first pass while the requests made stay
-    below ``len(paths)``: the caller checks the count returned.
-    """
+
+def _load_wrk(url: str, paths: list[str], concurrency: int, seconds: int) -> tuple[float, int]:
+    """Requests/s through wrk (C, one thread) for ``seconds``, cycling through ``paths``;
+    and the number of requests made (a first pass is one while it stays ≤ len(paths))."""
     body = ",".join(json.dumps(p) for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % body)
@@ -136,97 +127,145 @@ def _load_wrk(url: str, paths: list[str], concurrency: int, seconds: int) -> tup
     return rps, count
 
 
+async def _load_httpx(url: str, paths: list[str], concurrency: int) -> float:
+    queue = list(paths)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            (await client.get(url + queue.pop())).raise_for_status()
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return len(paths) / (time.perf_counter() - started)
+
+
+def _load(url: str, paths: list[str], concurrency: int, seconds: int) -> tuple[float, int]:
+    if shutil.which("wrk"):
+        return _load_wrk(url, paths, concurrency, seconds)
+    return asyncio.run(_load_httpx(url, paths, concurrency)), len(paths)
+
+
+def full_pages(market_dir: Path) -> list[str]:
+    """Paths of history pages holding exactly 100 transactions, each distinct: first pages
+    of busy wallets, and every token's history at ``before=`` cursors."""
+    swaps = pl.read_parquet(market_dir / "swaps.parquet", columns=["signature", "wallet",
+                                                                   "mint", "t", "seq"])
+    visible = swaps.filter(pl.col("t") <= swaps["t"].max() * VISIBLE)
+    wallets = visible.group_by("wallet").len().filter(pl.col("len") >= PAGE)["wallet"]
+    cursors = (
+        visible.sort("seq")
+        .with_columns(older=pl.int_range(pl.len()).over("mint"))
+        .filter((pl.col("older") >= PAGE) & (pl.col("older") % PAGE == 0))
+    )
+    key = "api-key=bench&limit=100"
+    paths = [f"/v0/addresses/{w}/transactions?{key}" for w in wallets.to_list()]
+    paths += [
+        f"/v0/addresses/{m}/transactions?{key}&before={s}"
+        for m, s in cursors.select("mint", "signature").iter_rows()
+    ]
+    random.Random(1).shuffle(paths)
+    return paths
+
+
 def _mean_size(url: str, paths: list[str]) -> int:
     sample = paths[:50]
     return sum(len(httpx.get(url + p, timeout=60).content) for p in sample) // len(sample)
 
 
+def _events(server: ServerProcess) -> dict[str, dict[str, Any]]:
+    """The server's structlog events by name (JSON lines in its log)."""
+    out: dict[str, dict[str, Any]] = {}
+    for line in server.log_tail(lines=200).splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and "event" in event:
+            out[event["event"]] = event
+    return out
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(srv: ServerProcess, paths: list[str], concurrency: int,
+              seconds: int) -> tuple[float, int, float]:
+    """Requests/s, requests made, and the server's CPU µs per request (the cost of a page
+    to the server itself, which other load on the machine barely changes)."""
+    before = _cpu_s(srv.process.pid)
+    rps, count = _load(srv.url, paths, concurrency, seconds)
+    return rps, count, (_cpu_s(srv.process.pid) - before) / max(count, 1) * 1e6
+
+
+def _vm(pid: int, field: str) -> int:
+    """A /proc/PID/status memory field (VmHWM: peak RSS, VmRSS: now), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+def serve_figures(preset: str, market_dir: Path, concurrency: int) -> dict[str, Any]:
+    paths = full_pages(market_dir)
+    serve = [sys.executable, "-m", "walltrack.simulator", "serve", "--preset", preset,
+             "--port", "{port}", "--speed", "0"]
+    launched = time.perf_counter()
+    with run_server(serve, ready_path="/health", timeout=900) as srv:
+        startup = time.perf_counter() - launched
+        events = _events(srv)
+        first_rps, first_count, first_cpu = _measured(srv, paths, concurrency, 1)
+        again_rps, _, again_cpu = _measured(srv, paths, concurrency, 5)
+        page_bytes = _mean_size(srv.url, paths)
+        peak, rss = _vm(srv.process.pid, "VmHWM"), _vm(srv.process.pid, "VmRSS")
+    static = [sys.executable, "-c", STATIC, "{port}", str(page_bytes)]
+    with run_server(static, ready_path="/health") as srv:
+        floor_rps, _, floor_cpu = _measured(srv, paths, concurrency, 5)
+    return {
+        "preset": preset,
+        "startup_s": round(startup, 2),
+        "startup_market_s": events.get("simulator_market_ready", {}).get("seconds"),
+        "startup_indexes_s": events.get("simulator_state_built", {}).get("seconds"),
+        "startup_render_s": events.get("simulator_history_rendered", {}).get("seconds"),
+        "rendered_json_mb": events.get("simulator_history_rendered", {}).get("json_mb"),
+        "rendered_stored_mb": events.get("simulator_history_rendered", {}).get("stored_mb"),
+        "server_peak_rss_mb": peak,
+        "server_rss_after_load_mb": rss,
+        "pages_100_first_time_rps": round(first_rps),
+        "pages_100_first_time_requests": first_count,
+        "distinct_pages": len(paths),
+        "first_pass_all_distinct": first_count <= len(paths),
+        "pages_100_first_time_server_cpu_us": round(first_cpu),
+        "pages_100_cycled_rps": round(again_rps),
+        "pages_100_cycled_server_cpu_us": round(again_cpu),
+        "floor_static_same_size_rps": round(floor_rps),
+        "floor_static_server_cpu_us": round(floor_cpu),
+        "page_bytes_mean": page_bytes,
+        "load_client": "wrk" if shutil.which("wrk") else "httpx",
+        "concurrency": concurrency,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--presets", default="bench,default")
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--requests", type=int, default=10000)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="walltrack-bench-sim-") as tmp:
-        out = subprocess.run(
-            [sys.executable, "-c", GENERATE, tmp],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        figures = json.loads(out.strip().splitlines()[-1])
-        floor = subprocess.run(
-            [sys.executable, "-c", FLOOR_LOOP, str(figures["swaps"])],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        figures["floor_bare_swap_loop_s"] = float(floor.split()[0])
-
-        import polars as pl
-
-        swaps = pl.read_parquet(Path(tmp) / "swaps.parquet", columns=["wallet", "t"])
-        visible = swaps.filter(pl.col("t") <= swaps["t"].max() * 0.8)
-        wallets = visible.group_by("wallet").len().filter(pl.col("len") >= 20)["wallet"].to_list()
-        rng = random.Random(1)
-        paths = [
-            f"/v0/addresses/{w}/transactions?api-key=bench&limit=100"
-            for w in rng.sample(wallets, min(args.requests, len(wallets)))
-        ]
-        while len(paths) < args.requests:
-            paths.append(paths[len(paths) % len(wallets)])
-        serve = [
-            sys.executable,
-            "-m",
-            "walltrack.simulator",
-            "serve",
-            "--from-dir",
-            tmp,
-            "--port",
-            "{port}",
-            "--speed",
-            "0",
-        ]
-        small = [p.replace("limit=100", "limit=20") for p in paths]
-        wrk = shutil.which("wrk") is not None
-        with run_server(serve, ready_path="/health", timeout=300) as srv:
-            if wrk:
-                # First pass: a short run over distinct wallets, so (almost) every page is
-                # rendered for the first time; the count proves it.
-                cold_rps, cold_count = _load_wrk(srv.url, paths, args.concurrency, 2)
-                warm_rps, _ = _load_wrk(srv.url, paths, args.concurrency, 5)
-                small_rps, _ = _load_wrk(srv.url, small, args.concurrency, 5)
-                page_bytes, small_bytes = _mean_size(srv.url, paths), _mean_size(srv.url, small)
-            else:
-                cold_rps, page_bytes = asyncio.run(_load(srv.url, paths, args.concurrency))
-                cold_count = len(paths)
-                warm_rps, _ = asyncio.run(_load(srv.url, paths, args.concurrency))
-                small_rps, small_bytes = asyncio.run(_load(srv.url, small, args.concurrency))
-        static = [sys.executable, "-c", STATIC, "{port}"]
-        with run_server([*static, str(page_bytes)], ready_path="/health") as srv:
-            floor_rps = (_load_wrk(srv.url, paths, args.concurrency, 5)[0] if wrk
-                         else asyncio.run(_load(srv.url, paths, args.concurrency))[0])
-        with run_server([*static, str(small_bytes)], ready_path="/health") as srv:
-            floor_small_rps = (_load_wrk(srv.url, small, args.concurrency, 5)[0] if wrk
-                               else asyncio.run(_load(srv.url, small, args.concurrency))[0])
-    figures.update(
-        {
-            "history_rps_first_pass": round(cold_rps),
-            "history_rps_cached": round(warm_rps),
-            "floor_static_same_size_rps": round(floor_rps),
-            "page_bytes_mean": page_bytes,
-            "history_rps_limit20_new_pages": round(small_rps),
-            "floor_static_limit20_size_rps": round(floor_small_rps),
-            "page_bytes_limit20_mean": small_bytes,
-            "requests": args.requests,
-            "first_pass_requests": cold_count,
-            "first_pass_all_distinct": cold_count <= len(set(paths)),
-            "load_client": "wrk" if shutil.which("wrk") else "httpx",
-            "concurrency": args.concurrency,
-        }
-    )
-    print(json.dumps(figures))
+    results: dict[str, Any] = {}
+    for preset in args.presets.split(","):
+        with tempfile.TemporaryDirectory(prefix="walltrack-bench-sim-") as tmp:
+            figures = json.loads(_python(GENERATE, tmp, preset).strip().splitlines()[-1])
+            figures["floor_bare_swap_loop_s"] = float(
+                _python(FLOOR_LOOP, str(figures["swaps"])).split()[0]
+            )
+            figures.update(serve_figures(preset, Path(tmp), args.concurrency))
+        print(json.dumps(figures), flush=True)
+        results[preset] = figures
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import orjson
 import polars as pl
 
 from walltrack.simulator import Market
@@ -80,15 +79,3 @@ def test_type_filter_limit_and_errors(client: httpx.Client, small_market: Market
     future = small_market.swaps.filter(pl.col("seq") >= seen)["signature"].head(3).to_list()
     assert client.post("/v0/transactions", params=KEY, json={"transactions": future}).json() == []
 
-
-def test_a_page_larger_than_the_render_cache_is_served_whole(small_market) -> None:
-    """Rendering a page may evict the page's own earlier entries: it must still be whole."""
-    from walltrack.simulator.api_helius import RenderCache
-    from walltrack.simulator.state import MarketState
-
-    state = MarketState(small_market, 0.0, small_market.params.days * 86_400.0)
-    cache = RenderCache(size=5)
-    refs = list(range(12))
-    body = orjson.loads(cache.page(state, refs))
-    assert [tx["signature"] for tx in body] == [r["signature"] for r in state.rows_at(refs)]
-    assert len(cache._items) <= 5

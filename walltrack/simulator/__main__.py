@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
+import threading
 import time
 from pathlib import Path
+
+import uvicorn
 
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_logging, get_logger
@@ -16,6 +21,8 @@ log = get_logger("walltrack.simulator")
 
 
 def _params(args: argparse.Namespace) -> SimParams:
+    if args.params:
+        return SimParams.model_validate_json(args.params)
     base = PRESETS[args.preset]
     overrides = {
         k: v
@@ -44,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--days", type=int)
         p.add_argument("--clusters", type=int)
         p.add_argument("--activity", type=float)
+        p.add_argument(
+            "--params",
+            default=None,
+            help="every market parameter as SimParams JSON (instead of --preset and the flags)",
+        )
+        p.add_argument("--log-level", default="INFO")
     sub.choices["export"].add_argument("--out", type=Path, required=True)
     serve = sub.choices["serve"]
     serve.add_argument("--port", type=int, default=8899)
@@ -57,8 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--from-dir", type=Path, default=None, help="serve an exported market")
     serve.add_argument("--api-key", default=None)
+    serve.add_argument(
+        "--fd",
+        type=int,
+        default=None,
+        help="serve on this inherited listening socket instead of --host/--port",
+    )
+    serve.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started this one goes away",
+    )
     args = parser.parse_args(argv)
-    configure_logging(level="INFO")
+    configure_logging(level=args.log_level)
     try:
         return _run(args)
     except WallTrackError as exc:
@@ -81,15 +105,41 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 0
 
-    import uvicorn
-
     from walltrack.simulator.server import create_app
 
+    started = time.perf_counter()
     market = Market.read(args.from_dir) if args.from_dir else generate_market(_params(args))
+    log.info("simulator_market_ready", seconds=round(time.perf_counter() - started, 2))
     app = create_app(market, speed=args.speed, start_at=args.start_at, api_key=args.api_key)
-    log.info("simulator_serving", host=args.host, port=args.port, speed=args.speed)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+    )
+    if args.exit_with_parent:
+        _stop_with_parent(server)
+    sockets = None if args.fd is None else [socket.socket(fileno=args.fd)]
+    where = {"fd": args.fd} if sockets else {"host": args.host, "port": args.port}
+    log.info(
+        "simulator_serving",
+        **where,
+        speed=args.speed,
+        startup_seconds=round(time.perf_counter() - started, 2),
+    )
+    server.run(sockets=sockets)
     return 0
+
+
+def _stop_with_parent(server: uvicorn.Server, poll_seconds: float = 0.5) -> None:
+    """Ask ``server`` to exit once this process's parent is gone (it is
+    then re-parented), so a simulator started for a run never outlives the run."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        log.warning("simulator_parent_gone", parent=parent)
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

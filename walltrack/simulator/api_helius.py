@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hmac
-import threading
 import uuid
-from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -14,53 +12,27 @@ from starlette.routing import Route
 
 from walltrack.simulator import render
 from walltrack.simulator.http import JSON, error
+from walltrack.simulator.rendered import RenderedHistory
 from walltrack.simulator.state import MarketState
 
 MAX_WEBHOOK_ADDRESSES = 100_000
-PAGE_CACHE = 4_096  # whole history pages (≈ 300 kB each at limit=100)
 WEBHOOK_TYPES = {"enhanced", "enhancedDevnet", "raw", "rawDevnet", "discord", "discordDevnet"}
 
 
-class RenderCache:
-    """Rendered transactions by signature: history pages repeat, rendering is the cost."""
-
-    def __init__(self, size: int = 200_000) -> None:
-        self.size = size
-        self._items: OrderedDict[str | int, bytes] = OrderedDict()
-        # Sync endpoints run in a thread pool: eviction must not race a reader.
-        self._lock = threading.Lock()
-
-    def get(self, row: dict[str, Any]) -> bytes:
-        sig = row["signature"]
-        with self._lock:
-            hit = self._items.get(sig)
-        if hit is None:
-            hit = self.put(sig, row)
-        return hit
-
-    def put(self, key: str | int, row: dict[str, Any]) -> bytes:
-        body = orjson.dumps(render.enhanced(row))
-        with self._lock:
-            self._items[key] = body
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return body
-
-    def page(self, state: MarketState, refs: list[int | dict[str, Any]]) -> bytes:
-        """A page of generated rows (by chain position: cached without a row fetch) and
-        live rows (never cached: their state can still change)."""
-        with self._lock:
-            bodies: dict[int, bytes] = {
-                r: self._items[r] for r in refs if isinstance(r, int) and r in self._items
-            }
-        missing = [r for r in refs if isinstance(r, int) and r not in bodies]
-        # Kept locally: rendering this page may evict its own earlier entries from the cache.
-        for seq, row in zip(missing, state.rows_at(missing), strict=True):
-            bodies[seq] = self.put(seq, row)
-        parts = [
-            bodies[r] if isinstance(r, int) else orjson.dumps(render.enhanced(r)) for r in refs
-        ]
-        return b"[" + b",".join(parts) + b"]"
+def render_refs(history: RenderedHistory, refs: list[int | dict[str, Any]]) -> bytes:
+    """A JSON array of transactions: generated ones (chain positions) from the bulk-rendered
+    history, live ones (rows: their state can still change) rendered now."""
+    generated = iter(history.bodies([r for r in refs if isinstance(r, int)]))
+    parts = [
+        next(generated) if isinstance(r, int) else orjson.dumps(render.enhanced(r)) for r in refs
+    ]
+    if not parts:
+        return b"[]"
+    # Brackets on the end parts: one join, never a copy of the whole page (a page is
+    # ≈ 440 kB; each extra copy of it costs more than decompressing it).
+    parts[0] = b"[" + parts[0]
+    parts[-1] += b"]"
+    return b",".join(parts)
 
 
 def _authorized(request: Request, api_key: str | None) -> bool:
@@ -78,10 +50,11 @@ def _unauthorized() -> JSON:
 
 
 def routes(
-    state: MarketState, api_key: str | None, webhooks: dict[str, dict[str, Any]]
+    state: MarketState,
+    rendered: RenderedHistory,
+    api_key: str | None,
+    webhooks: dict[str, dict[str, Any]],
 ) -> list[Route]:
-    cache = RenderCache()
-    pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 
     async def history(request: Request) -> JSON:
         if not _authorized(request, api_key):
@@ -97,28 +70,10 @@ def routes(
         before = q.get("before") or q.get("before-signature")
         until = q.get("until") or q.get("until-signature")
         type_filter = q.get("type")
-        # A page only changes when the clock reveals more or a live transaction lands.
-        key = (
-            address,
-            limit,
-            before,
-            until,
-            type_filter,
-            state.visible_seq(),
-            len(state.ledger.by_addr.get(address, ())),
+        refs = state.history_refs(
+            address, limit=limit, before=before, until=until, type_filter=type_filter
         )
-        body = pages.get(key)
-        if body is None:
-            refs = state.history_refs(
-                address, limit=limit, before=before, until=until, type_filter=type_filter
-            )
-            body = cache.page(state, refs)
-            pages[key] = body
-            if len(pages) > PAGE_CACHE:
-                pages.popitem(last=False)
-        else:
-            pages.move_to_end(key)
-        return JSON(body)
+        return JSON(render_refs(rendered, refs))
 
     async def parse(request: Request) -> JSON:
         if not _authorized(request, api_key):
@@ -130,8 +85,8 @@ def routes(
             return error(400, 'body must be {"transactions": [signatures]}')
         if not isinstance(sigs, list) or len(sigs) > 100:
             return error(400, "transactions must be a list of at most 100 signatures")
-        rows = [state.find(str(s)) for s in sigs]
-        return JSON(b"[" + b",".join(cache.get(r) for r in rows if r is not None) + b"]")
+        refs = [state.find_ref(str(s)) for s in sigs]
+        return JSON(render_refs(rendered, [r for r in refs if r is not None]))
 
     def _webhook_from(body: dict[str, Any], webhook_id: str) -> dict[str, Any] | str:
         url = body.get("webhookURL")

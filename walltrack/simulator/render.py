@@ -7,6 +7,8 @@ accounts) are derived from stable hashes, so the same transaction renders the sa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -66,7 +68,40 @@ def _ui(raw: int, decimals: int) -> float:
     return raw / 10**decimals
 
 
-def _tt(fa: str, ta: str, fu: str, tu: str, amount: float, mint: str) -> dict[str, Any]:
+def _fmt(x: float) -> str:
+    return f"{x:.9f}".rstrip("0").rstrip(".")
+
+
+# ----- shapes and leaves --------------------------------------------------------------------
+# A transaction is rendered in two steps: its *shape* (what the JSON looks like: venue, side,
+# routing…) and its *leaves* (the values that differ from one transaction to the next). The
+# structure functions below build the JSON from a shape and a mapping of leaves and never
+# compute anything from a leaf, so the bulk renderer (``bulk.py``) feeds them column
+# placeholders instead of values and gets one template per shape.
+
+Leaves = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SwapShape:
+    venue: str
+    buy: bool
+    jup: bool
+    rent: bool
+    tip: bool
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> SwapShape:
+        return cls(
+            venue=row["venue"],
+            buy=row["side"] == "buy",
+            jup=bool(row["via_jupiter"]),
+            rent=bool(row["rent_lamports"]),
+            tip=bool(row["tip_lamports"]),
+        )
+
+
+def _tt(fa: Any, ta: Any, fu: Any, tu: Any, amount: Any, mint: Any) -> dict[str, Any]:
     return {
         "fromTokenAccount": fa,
         "toTokenAccount": ta,
@@ -78,17 +113,21 @@ def _tt(fa: str, ta: str, fu: str, tu: str, amount: float, mint: str) -> dict[st
     }
 
 
-def _nt(fu: str, tu: str, amount: int) -> dict[str, Any]:
+def _nt(fu: Any, tu: Any, amount: Any) -> dict[str, Any]:
     return {"fromUserAccount": fu, "toUserAccount": tu, "amount": amount}
 
 
-def _tbc(user: str, account: str, raw: int, decimals: int, mint: str) -> dict[str, Any]:
+def _tbc(user: Any, account: Any, amount_text: Any, decimals: Any, mint: Any) -> dict[str, Any]:
     return {
         "userAccount": user,
         "tokenAccount": account,
-        "rawTokenAmount": {"tokenAmount": str(raw), "decimals": decimals},
+        "rawTokenAmount": {"tokenAmount": amount_text, "decimals": decimals},
         "mint": mint,
     }
+
+
+def _acct(account: Any, change: Any = 0, tokens: list[Any] | None = None) -> dict[str, Any]:
+    return {"account": account, "nativeBalanceChange": change, "tokenBalanceChanges": tokens or []}
 
 
 class Accounts:
@@ -111,7 +150,60 @@ class Accounts:
         self.program = VENUE_INFO[venue][0]
 
 
-def _compute_budget_ix(row: dict[str, Any]) -> list[dict[str, Any]]:
+def swap_description(
+    shape: SwapShape, wallet: str, owner: str, mint: str, sol_ui: float, tok_ui: float
+) -> str:
+    if shape.venue == "meteora_dbc":
+        return f"{wallet} transferred {_fmt(sol_ui)} SOL to {owner}." if shape.buy else ""
+    if shape.venue == "pump_amm" and not shape.jup:
+        return ""
+    if shape.buy:
+        return f"{wallet} swapped {_fmt(sol_ui)} SOL for {_fmt(tok_ui)} {mint}"
+    return f"{wallet} swapped {_fmt(tok_ui)} {mint} for {_fmt(sol_ui)} SOL"
+
+
+def swap_leaves(row: dict[str, Any]) -> dict[str, Any]:
+    """Every value a swap's JSON holds, computed from its row (``bulk.py`` mirrors this)."""
+    shape = SwapShape.of(row)
+    acc = Accounts(row)
+    lam, raw, dec = row["sol_lamports"], row["token_raw"], row["decimals"]
+    fee, tip, rent = row["fee_lamports"], row["tip_lamports"], row["rent_lamports"]
+    sol_ui, tok_ui = lam / 1e9, _ui(raw, dec)
+    return {
+        "signature": row["signature"],
+        "slot": row["slot"],
+        "ts": row["ts"],
+        "fee": fee,
+        "fee_payer": row["fee_payer"],
+        "source": row["source"],
+        "wallet": acc.wallet,
+        "mint": row["mint"],
+        "pool": row["pool"],
+        "ata": acc.ata,
+        "wsol": acc.wsol,
+        "owner": acc.owner,
+        "vault_sol": acc.vault_sol,
+        "vault_tok": acc.vault_tok,
+        "jup_sol": acc.jup_sol,
+        "jup_tok": acc.jup_tok,
+        "decimals": dec,
+        "lam": lam,
+        "neg_lam": -lam,
+        "lam_text": str(lam),
+        "neg_lam_text": str(-lam),
+        "raw_text": str(raw),
+        "neg_raw_text": str(-raw),
+        "lam_plus_rent_ata": lam + RENT_ATA,
+        "rent": rent,
+        "tip": tip,
+        "wallet_change": (-(lam + rent) if shape.buy else lam) - fee - tip,
+        "sol_ui": sol_ui,
+        "tok_ui": tok_ui,
+        "description": swap_description(shape, acc.wallet, acc.owner, row["mint"], sol_ui, tok_ui),
+    }
+
+
+def _compute_budget_ix() -> list[dict[str, Any]]:
     return [
         {
             "accounts": [],
@@ -123,112 +215,90 @@ def _compute_budget_ix(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _swap_body(row: dict[str, Any]) -> dict[str, Any]:
-    """tokenTransfers, nativeTransfers, accountData, events, type, source, description."""
-    acc = Accounts(row)
-    w, mint, dec = row["wallet"], row["mint"], row["decimals"]
-    lam, raw = row["sol_lamports"], row["token_raw"]
-    fee, tip, rent = row["fee_lamports"], row["tip_lamports"], row["rent_lamports"]
-    venue, buy, jup = row["venue"], row["side"] == "buy", bool(row["via_jupiter"])
-    sol_ui, tok_ui = lam / 1e9, _ui(raw, dec)
+def swap_tx(shape: SwapShape, v: Leaves) -> dict[str, Any]:
+    """A successful swap, quirks included, from its shape and leaves."""
+    w, mint, dec = v["wallet"], v["mint"], v["decimals"]
+    buy, jup, venue = shape.buy, shape.jup, shape.venue
+    sol_ui, tok_ui = v["sol_ui"], v["tok_ui"]
+    wsol, ata, owner = v["wsol"], v["ata"], v["owner"]  # owner: the vaults' owner
+    vault_sol, vault_tok, jup_sol, jup_tok = (
+        v["vault_sol"],
+        v["vault_tok"],
+        v["jup_sol"],
+        v["jup_tok"],
+    )
+    program = VENUE_INFO[venue][0]
     if jup:
         # Through Jupiter: the program authority sits between the wallet and the venue.
         if buy:
-            legs_in = [_tt(acc.wsol, acc.jup_sol, w, JUPITER_AUTHORITY, sol_ui, SOL_MINT)]
-            inner_in = _tt(
-                acc.jup_sol, acc.vault_sol, JUPITER_AUTHORITY, acc.owner, sol_ui, SOL_MINT
-            )
-            inner_out = _tt(acc.vault_tok, acc.jup_tok, acc.owner, JUPITER_AUTHORITY, tok_ui, mint)
-            legs_out = [_tt(acc.jup_tok, acc.ata, JUPITER_AUTHORITY, w, tok_ui, mint)]
+            leg_in = _tt(wsol, jup_sol, w, JUPITER_AUTHORITY, sol_ui, SOL_MINT)
+            inner_in = _tt(jup_sol, vault_sol, JUPITER_AUTHORITY, owner, sol_ui, SOL_MINT)
+            inner_out = _tt(vault_tok, jup_tok, owner, JUPITER_AUTHORITY, tok_ui, mint)
+            leg_out = _tt(jup_tok, ata, JUPITER_AUTHORITY, w, tok_ui, mint)
         else:
-            legs_in = [_tt(acc.ata, acc.jup_tok, w, JUPITER_AUTHORITY, tok_ui, mint)]
-            inner_in = _tt(acc.jup_tok, acc.vault_tok, JUPITER_AUTHORITY, acc.owner, tok_ui, mint)
-            inner_out = _tt(
-                acc.vault_sol, acc.jup_sol, acc.owner, JUPITER_AUTHORITY, sol_ui, SOL_MINT
-            )
-            legs_out = [_tt(acc.jup_sol, acc.wsol, JUPITER_AUTHORITY, w, sol_ui, SOL_MINT)]
-        token_transfers = [legs_in[0], inner_in, inner_out, legs_out[0]]
+            leg_in = _tt(ata, jup_tok, w, JUPITER_AUTHORITY, tok_ui, mint)
+            inner_in = _tt(jup_tok, vault_tok, JUPITER_AUTHORITY, owner, tok_ui, mint)
+            inner_out = _tt(vault_sol, jup_sol, owner, JUPITER_AUTHORITY, sol_ui, SOL_MINT)
+            leg_out = _tt(jup_sol, wsol, JUPITER_AUTHORITY, w, sol_ui, SOL_MINT)
+        token_transfers = [leg_in, inner_in, inner_out, leg_out]
     elif buy:
         token_transfers = [
-            _tt(acc.wsol, acc.vault_sol, w, acc.owner, sol_ui, SOL_MINT),
-            _tt(acc.vault_tok, acc.ata, acc.owner, w, tok_ui, mint),
+            _tt(wsol, vault_sol, w, owner, sol_ui, SOL_MINT),
+            _tt(vault_tok, ata, owner, w, tok_ui, mint),
         ]
         if venue in ("pump_amm", "meteora_dbc"):
             token_transfers.reverse()  # the order these programs emit them in
     else:
         token_transfers = [
-            _tt(acc.ata, acc.vault_tok, w, acc.owner, tok_ui, mint),
-            _tt(acc.vault_sol, acc.wsol, acc.owner, w, sol_ui, SOL_MINT),
+            _tt(ata, vault_tok, w, owner, tok_ui, mint),
+            _tt(vault_sol, wsol, owner, w, sol_ui, SOL_MINT),
         ]
     native: list[dict[str, Any]] = []
     if buy:
-        native.append(_nt(w, acc.wsol, lam))  # wrap SOL
-        if rent:
-            native.append(_nt(w, acc.ata, rent))
+        native.append(_nt(w, wsol, v["lam"]))  # wrap SOL
+        if shape.rent:
+            native.append(_nt(w, ata, v["rent"]))
     elif venue == "meteora_dbc":
         # The bonding curve sell opens a temporary wSOL account and closes it to the seller.
-        native += [_nt(w, acc.wsol, RENT_ATA), _nt(acc.wsol, w, lam + RENT_ATA)]
+        native += [_nt(w, wsol, RENT_ATA), _nt(wsol, w, v["lam_plus_rent_ata"])]
     else:
-        native.append(_nt(acc.wsol, w, lam))  # unwrap
-    if tip:
-        native.append(_nt(w, JITO_TIP, tip))
-    wallet_change = (-(lam + rent) if buy else lam) - fee - tip
-    tok_sign = 1 if buy else -1
-    owner_pool = acc.owner  # the vaults' owner (pool, pool authority or Raydium authority)
+        native.append(_nt(wsol, w, v["lam"]))  # unwrap
+    if shape.tip:
+        native.append(_nt(w, JITO_TIP, v["tip"]))
     account_data = [
-        {"account": w, "nativeBalanceChange": wallet_change, "tokenBalanceChanges": []},
-        {"account": acc.wsol, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
-        {
-            "account": acc.ata,
-            "nativeBalanceChange": rent,
-            "tokenBalanceChanges": [_tbc(w, acc.ata, tok_sign * raw, dec, mint)],
-        },
-        {
-            "account": acc.vault_sol,
-            "nativeBalanceChange": lam if buy else -lam,
-            "tokenBalanceChanges": [
-                _tbc(owner_pool, acc.vault_sol, lam if buy else -lam, 9, SOL_MINT)
-            ],
-        },
-        {
-            "account": acc.vault_tok,
-            "nativeBalanceChange": 0,
-            "tokenBalanceChanges": [_tbc(owner_pool, acc.vault_tok, -tok_sign * raw, dec, mint)],
-        },
+        _acct(w, v["wallet_change"]),
+        _acct(wsol),
+        _acct(ata, v["rent"], [_tbc(w, ata, v["raw_text" if buy else "neg_raw_text"], dec, mint)]),
+        _acct(
+            vault_sol,
+            v["lam" if buy else "neg_lam"],
+            [_tbc(owner, vault_sol, v["lam_text" if buy else "neg_lam_text"], 9, SOL_MINT)],
+        ),
+        _acct(
+            vault_tok,
+            0,
+            [_tbc(owner, vault_tok, v["neg_raw_text" if buy else "raw_text"], dec, mint)],
+        ),
     ]
-    if tip:
-        account_data.append(
-            {"account": JITO_TIP, "nativeBalanceChange": tip, "tokenBalanceChanges": []}
-        )
-    for program in (
-        row["pool"],
-        acc.program,
-        JUPITER if jup else None,
-        TOKEN_PROGRAM,
-        SYSTEM,
-        COMPUTE_BUDGET,
-        mint,
-        SOL_MINT,
-    ):
-        if program:
-            account_data.append(
-                {"account": program, "nativeBalanceChange": 0, "tokenBalanceChanges": []}
-            )
+    if shape.tip:
+        account_data.append(_acct(JITO_TIP, v["tip"]))
+    programs = [v["pool"], program, *([JUPITER] if jup else [])]
+    programs += [TOKEN_PROGRAM, SYSTEM, COMPUTE_BUDGET, mint, SOL_MINT]
+    account_data += [_acct(p) for p in programs]
 
-    source = row["source"]
-    kind = helius_type(row)
+    events: Any
     if venue == "meteora_dbc":
-        events: Any = []  # not parsed by Helius: an empty *array*
-        source = "SYSTEM_PROGRAM" if buy else "UNKNOWN"
-        description = f"{w} transferred {_fmt(sol_ui)} SOL to {acc.owner}." if buy else ""
+        events = []  # not parsed by Helius: an empty *array*
+        source: Any = "SYSTEM_PROGRAM" if buy else "UNKNOWN"
     elif venue == "pump_amm" and not jup:
         events = {}  # PumpSwap: no events.swap
-        description = ""
+        source = v["source"]
     else:
-        user_in = {"account": w, "amount": str(lam)}
-        tok_leg = _tbc(w, acc.ata, raw, dec, mint)
+        source = v["source"]
+        user_in = {"account": w, "amount": v["lam_text"]}
+        tok_leg = _tbc(w, ata, v["raw_text"], dec, mint)
         if buy and venue == "raydium" and not jup:
-            tok_leg = _tbc(RAYDIUM_AUTHORITY, acc.vault_tok, raw, dec, mint)  # Helius quirk
+            tok_leg = _tbc(RAYDIUM_AUTHORITY, vault_tok, v["raw_text"], dec, mint)  # Helius quirk
         swap: dict[str, Any] = {
             "nativeInput": user_in if buy else None,
             "nativeOutput": None if buy else user_in,
@@ -255,125 +325,151 @@ def _swap_body(row: dict[str, Any]) -> dict[str, Any]:
                 }
             ]
         events = {"swap": swap}
-        description = (
-            f"{w} swapped {_fmt(sol_ui)} SOL for {_fmt(tok_ui)} {mint}"
-            if buy
-            else f"{w} swapped {_fmt(tok_ui)} {mint} for {_fmt(sol_ui)} SOL"
-        )
     instructions = [
-        *_compute_budget_ix(row),
+        *_compute_budget_ix(),
         {
-            "accounts": [w, row["pool"], acc.ata, acc.vault_sol, acc.vault_tok, mint],
+            "accounts": [w, v["pool"], ata, vault_sol, vault_tok, mint],
             "data": "5jRcjdixRUDRE5sS8E2YjWHs1c",
-            "programId": JUPITER if jup else acc.program,
+            "programId": JUPITER if jup else program,
             "innerInstructions": [],
         },
     ]
+    kind = ("TRANSFER" if buy else "UNKNOWN") if venue == "meteora_dbc" else "SWAP"
+    return _envelope(
+        v,
+        v["description"],
+        kind,
+        source,
+        token_transfers,
+        native,
+        account_data,
+        None,
+        instructions,
+        events,
+    )
+
+
+def failed_leaves(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "signature": row["signature"],
+        "slot": row["slot"],
+        "ts": row["ts"],
+        "fee": row["fee_lamports"],
+        "fee_payer": row["fee_payer"],
+        "wallet": row["wallet"],
+        "pool": row["pool"],
+        "mint": row["mint"],
+        "neg_fee": -row["fee_lamports"],
+        "error": orjson.loads(row["error"]),
+    }
+
+
+def failed_tx(venue: str, v: Leaves) -> dict[str, Any]:
+    """A failed swap attempt: the fee paid, nothing moved."""
+    program = VENUE_INFO[venue][0]
+    w = v["wallet"]
+    account_data = [_acct(w, v["neg_fee"]), _acct(v["pool"]), _acct(program), _acct(COMPUTE_BUDGET)]
+    instructions = [
+        *_compute_budget_ix(),
+        {
+            "accounts": [w, v["pool"], v["mint"]],
+            "data": "5jRcjdixRUDRE5sS8E2YjWHs1c",
+            "programId": program,
+            "innerInstructions": [],
+        },
+    ]
+    source = VENUE_INFO[venue][3] if venue != "meteora_dbc" else "UNKNOWN"
+    return _envelope(v, "", "SWAP", source, [], [], account_data, v["error"], instructions, {})
+
+
+def transfer_leaves(row: dict[str, Any]) -> dict[str, Any]:
+    a, b, lam = row["source_addr"], row["destination"], row["lamports"]
+    return {
+        "signature": row["signature"],
+        "slot": row["slot"],
+        "ts": row["ts"],
+        "fee": row["fee_lamports"],
+        "fee_payer": row["fee_payer"],
+        "source_addr": a,
+        "destination": b,
+        "lamports": lam,
+        "source_change": -(lam + row["fee_lamports"]),
+        "description": f"{a} transferred {_fmt(lam / 1e9)} SOL to {b}.",
+    }
+
+
+def transfer_tx(v: Leaves) -> dict[str, Any]:
+    """A plain SOL transfer."""
+    a, b = v["source_addr"], v["destination"]
+    account_data = [
+        _acct(a, v["source_change"]),
+        _acct(b, v["lamports"]),
+        _acct(COMPUTE_BUDGET),
+        _acct(SYSTEM),
+    ]
+    instructions = [
+        *_compute_budget_ix(),
+        {
+            "accounts": [a, b],
+            "data": "3Bxs3zrfFUZbEPqZ",
+            "programId": SYSTEM,
+            "innerInstructions": [],
+        },
+    ]
+    native = [_nt(a, b, v["lamports"])]
+    return _envelope(
+        v,
+        v["description"],
+        "TRANSFER",
+        "SYSTEM_PROGRAM",
+        [],
+        native,
+        account_data,
+        None,
+        instructions,
+        {},
+    )
+
+
+def _envelope(
+    v: Leaves,
+    description: Any,
+    kind: str,
+    source: Any,
+    token_transfers: list[Any],
+    native: list[Any],
+    account_data: list[Any],
+    error: Any,
+    instructions: list[Any],
+    events: Any,
+) -> dict[str, Any]:
+    """Keys in the order the REST API returns them."""
     return {
         "description": description,
         "type": kind,
         "source": source,
+        "fee": v["fee"],
+        "feePayer": v["fee_payer"],
+        "signature": v["signature"],
+        "slot": v["slot"],
+        "timestamp": v["ts"],
         "tokenTransfers": token_transfers,
         "nativeTransfers": native,
         "accountData": account_data,
+        "transactionError": error,
         "instructions": instructions,
         "events": events,
     }
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.9f}".rstrip("0").rstrip(".")
-
-
 def enhanced(row: dict[str, Any]) -> dict[str, Any]:
-    """One Helius enhanced transaction, keys in the order the REST API returns them."""
+    """One Helius enhanced transaction."""
     kind = row["kind"]
-    head = {
-        "fee": row["fee_lamports"],
-        "feePayer": row["fee_payer"],
-        "signature": row["signature"],
-        "slot": row["slot"],
-        "timestamp": row["ts"],
-    }
     if kind == "swap":
-        body = _swap_body(row)
-        error = None
-    elif kind == "failed":
-        w = row["wallet"]
-        body = {
-            "description": "",
-            "type": "SWAP",
-            "source": VENUE_INFO[row["venue"]][3] if row["venue"] != "meteora_dbc" else "UNKNOWN",
-            "tokenTransfers": [],
-            "nativeTransfers": [],
-            "accountData": [
-                {
-                    "account": w,
-                    "nativeBalanceChange": -row["fee_lamports"],
-                    "tokenBalanceChanges": [],
-                },
-                {"account": row["pool"], "nativeBalanceChange": 0, "tokenBalanceChanges": []},
-                {
-                    "account": VENUE_INFO[row["venue"]][0],
-                    "nativeBalanceChange": 0,
-                    "tokenBalanceChanges": [],
-                },
-                {"account": COMPUTE_BUDGET, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
-            ],
-            "instructions": [
-                *_compute_budget_ix(row),
-                {
-                    "accounts": [w, row["pool"], row["mint"]],
-                    "data": "5jRcjdixRUDRE5sS8E2YjWHs1c",
-                    "programId": VENUE_INFO[row["venue"]][0],
-                    "innerInstructions": [],
-                },
-            ],
-            "events": {},
-        }
-        error = orjson.loads(row["error"])
-    else:
-        a, b, lam = row["source_addr"], row["destination"], row["lamports"]
-        body = {
-            "description": f"{a} transferred {_fmt(lam / 1e9)} SOL to {b}.",
-            "type": "TRANSFER",
-            "source": "SYSTEM_PROGRAM",
-            "tokenTransfers": [],
-            "nativeTransfers": [_nt(a, b, lam)],
-            "accountData": [
-                {
-                    "account": a,
-                    "nativeBalanceChange": -(lam + row["fee_lamports"]),
-                    "tokenBalanceChanges": [],
-                },
-                {"account": b, "nativeBalanceChange": lam, "tokenBalanceChanges": []},
-                {"account": COMPUTE_BUDGET, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
-                {"account": SYSTEM, "nativeBalanceChange": 0, "tokenBalanceChanges": []},
-            ],
-            "instructions": [
-                *_compute_budget_ix(row),
-                {
-                    "accounts": [a, b],
-                    "data": "3Bxs3zrfFUZbEPqZ",
-                    "programId": SYSTEM,
-                    "innerInstructions": [],
-                },
-            ],
-            "events": {},
-        }
-        error = None
-    return {
-        "description": body["description"],
-        "type": body["type"],
-        "source": body["source"],
-        **head,
-        "tokenTransfers": body["tokenTransfers"],
-        "nativeTransfers": body["nativeTransfers"],
-        "accountData": body["accountData"],
-        "transactionError": error,
-        "instructions": body["instructions"],
-        "events": body["events"],
-    }
+        return swap_tx(SwapShape.of(row), swap_leaves(row))
+    if kind == "failed":
+        return failed_tx(row["venue"], failed_leaves(row))
+    return transfer_tx(transfer_leaves(row))
 
 
 def parsed_transaction(row: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:

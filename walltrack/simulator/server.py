@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,11 +12,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
+from walltrack.logging import get_logger
 from walltrack.simulator import api_dex, api_helius, api_jupiter, api_rpc, execution
 from walltrack.simulator.http import JSON, error
 from walltrack.simulator.live import Deliverer
 from walltrack.simulator.market import Market
+from walltrack.simulator.rendered import RenderedHistory
 from walltrack.simulator.state import MarketState
+
+log = get_logger(__name__)
 
 
 def create_app(
@@ -32,7 +37,10 @@ def create_app(
     history, the rest arrives live). ``api_key``: when set, Helius calls must carry it;
     otherwise any non-empty key is accepted.
     """
+    started = time.perf_counter()
     state = MarketState(market, speed, start_at)
+    log.info("simulator_state_built", seconds=round(time.perf_counter() - started, 2))
+    history = RenderedHistory.build(state)
     webhooks: dict[str, dict[str, Any]] = {}
     deliverer = Deliverer(state, webhooks)
 
@@ -102,12 +110,13 @@ def create_app(
         Route("/sim/advance", sim_advance, methods=["POST"]),
         Route("/sim/airdrop", sim_airdrop, methods=["POST"]),
         Route("/sim/paper-fill", sim_paper_fill, methods=["POST"]),
-        *api_helius.routes(state, api_key, webhooks),
+        *api_helius.routes(state, history, api_key, webhooks),
         *api_dex.routes(state),
         *api_jupiter.routes(state),
         *api_rpc.routes(state),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sim = state
+    app.state.history = history
     app.state.deliverer = deliverer
     return app

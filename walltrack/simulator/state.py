@@ -138,15 +138,19 @@ class MarketState:
                 tr.select("signature", "seq"),
             ]
         ).sort("signature")
-        self.sig_sorted = sig["signature"]
+        # Fixed-width bytes: a signature lookup is one numpy binary search (≈ µs).
+        self.sig_sorted = np.array(sig["signature"].cast(pl.Binary).to_list(), dtype=np.bytes_)
         self.sig_seq = sig["seq"].to_numpy()
         self.swaps = sw
         self.failed = fa
         self.transfers = tr
 
     def seq_of(self, signature: str) -> int | None:
-        i = int(self.sig_sorted.search_sorted(signature))
-        if i < self.sig_sorted.len() and self.sig_sorted[i] == signature:
+        key = signature.encode()
+        if len(key) > self.sig_sorted.itemsize:  # numpy would compare a truncated key
+            return None
+        i = int(np.searchsorted(self.sig_sorted, key))
+        if i < self.sig_sorted.size and self.sig_sorted[i] == key:
             return int(self.sig_seq[i])
         return None
 
@@ -219,7 +223,7 @@ class MarketState:
         before_key = self._key_of(before) if before else None
         until_key = self._key_of(until) if until else None
         type_code = {"SWAP": 0, "TRANSFER": 1, "UNKNOWN": 2}.get(type_filter or "", None)
-        out: list[tuple[tuple[float, int], dict[str, Any] | None, int]] = []
+        generated: list[int] = []
         if lo_hi is not None:
             seqs = self.idx_seq[lo_hi[0] : lo_hi[1]]
             end = int(np.searchsorted(seqs, top))
@@ -237,8 +241,8 @@ class MarketState:
             window = seqs[start:end][::-1]
             if type_code is not None and type_filter != "ANY":
                 window = window[self.chain_type[window] == type_code]
-            for s in window[:limit].tolist():
-                out.append(((float(self.chain_t[s]), s), None, s))
+            generated = window[:limit].tolist()
+        live_rows: list[tuple[tuple[float, int], dict[str, Any]]] = []
         for tx in live:
             key = (tx.t, tx.seq)
             if before_key is not None and key >= before_key:
@@ -247,9 +251,15 @@ class MarketState:
                 continue
             if type_code is not None and render.helius_type(tx.row) != type_filter:
                 continue
-            out.append((key, tx.row, -1))
+            live_rows.append((key, tx.row))
+        if not live_rows:  # generated rows only: already newest first
+            return list(generated)
+        out: list[tuple[tuple[float, int], int | dict[str, Any]]] = [
+            ((float(self.chain_t[s]), s), s) for s in generated
+        ]
+        out += live_rows
         out.sort(key=lambda item: item[0], reverse=True)
-        return [row if row is not None else s for _, row, s in out[:limit]]
+        return [ref for _, ref in out[:limit]]
 
     def history(self, address: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Rows involving ``address``, newest first, like Helius address history."""
@@ -266,12 +276,17 @@ class MarketState:
             return (tx.t, -1)
         return None
 
-    def find(self, signature: str) -> dict[str, Any] | None:
+    def find_ref(self, signature: str) -> int | dict[str, Any] | None:
+        """A visible transaction: its chain position (generated) or its row (live)."""
         seq = self.seq_of(signature)
         if seq is not None:
-            return self.row_at(seq) if seq < self.visible_seq() else None
+            return seq if seq < self.visible_seq() else None
         tx = self.ledger.by_sig.get(signature)
         return tx.row if tx is not None else None
+
+    def find(self, signature: str) -> dict[str, Any] | None:
+        ref = self.find_ref(signature)
+        return self.row_at(ref) if isinstance(ref, int) else ref
 
     # ----- pools -----------------------------------------------------------------------------
     def _build_pools(self) -> None:
