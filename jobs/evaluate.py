@@ -26,7 +26,7 @@ from walltrack.lab.demo import research_on_market
 from walltrack.lab.evaluation import evaluate_against_truth
 from walltrack.logging import configure_logging
 from walltrack.settings import Settings
-from walltrack.simulator import SimParams, generate_market
+from walltrack.simulator import SimParams
 from walltrack.store import open_database
 
 
@@ -46,21 +46,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def evaluate(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
     started = time.perf_counter()
-    market = generate_market(SimParams(seed=args.seed, wallets=args.wallets,
-                                       tokens=args.tokens, days=args.days,
-                                       clusters=args.clusters))
-    generated = time.perf_counter() - started
+    params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
+                       days=args.days, clusters=args.clusters)
     settings = Settings(database_url=args.database_url, data_dir=data_dir)
     with open_database(settings) as db:
-        research_started = time.perf_counter()
-        report = research_on_market(settings, db, market,
-                                    step=timedelta(hours=args.step_hours))
-        research = time.perf_counter() - research_started
+        report, market = research_on_market(settings, db, params, with_truth=True,
+                                            step=timedelta(hours=args.step_hours))
+        research = time.perf_counter() - started
+        assert market is not None
         result = evaluate_against_truth(db, market)
     return {
         "seed": args.seed, "wallets": args.wallets, "tokens": args.tokens, **result,
         "stage_seconds": report.stage_seconds, "job_runs": report.job_runs,
-        "generate_seconds": round(generated, 2), "research_seconds": round(research, 2),
+        "research_seconds": round(research, 2),
         "seconds": round(time.perf_counter() - started, 2),
     }
 

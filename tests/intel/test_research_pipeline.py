@@ -18,12 +18,12 @@ import polars as pl
 from tests.harness.postgres import PgCluster, unique_name
 from walltrack.intel.research import CHAIN, RESEARCH_JOBS, run_research
 from walltrack.jobrunner import client_options, research_parser
-from walltrack.lab.demo import simulator_settings
+from walltrack.lab.demo import research_on_market, simulator_settings
 from walltrack.lab.evaluation import evaluate_against_truth
-from walltrack.lab.replay import SIMULATOR_FORWARD, replay_schedule
+from walltrack.lab.replay import SIMULATOR_FORWARD
 from walltrack.models import JobOutcome
 from walltrack.settings import Settings
-from walltrack.simulator import PRESETS, generate_market
+from walltrack.simulator import PRESETS
 from walltrack.simulator.background import serving
 from walltrack.store import Database, open_database
 from walltrack.store.frames import query_frame
@@ -77,11 +77,11 @@ def test_the_chain_is_every_stage_once_in_the_documented_order() -> None:
 def test_the_scheduled_path_reaches_the_same_store_as_run_research(
     db: Database, db_url: str, pg_cluster: PgCluster, make_settings: Callable[..., Settings]
 ) -> None:
-    market = generate_market(PRESETS["small"])
+    # The main command's path: the simulator in its own process, the plan replayed.
+    report, market = research_on_market(make_settings(database_url=db_url), db,
+                                        PRESETS["small"], step=STEP, with_truth=True)
+    assert market is not None
     end = market.params.start + timedelta(days=market.params.days)
-    with serving(market, start_at=STEP.total_seconds()) as url:
-        settings = simulator_settings(make_settings(database_url=db_url), url)
-        report = replay_schedule(settings, db, url, end=end, step=STEP)
     assert report.ticks == market.params.days
     assert set(report.job_runs.values()) == {market.params.days}  # the daily chain, each day
 

@@ -27,7 +27,7 @@ from walltrack.lab.replay import ReplayReport, replay_schedule
 from walltrack.progress import Progress
 from walltrack.settings import Settings
 from walltrack.simulator import Market, SimParams, generate_market
-from walltrack.simulator.background import serving
+from walltrack.simulator.background import SimulatorProcess
 from walltrack.store import Database
 from walltrack.store.frames import query_frame
 
@@ -125,16 +125,21 @@ def simulator_settings(settings: Settings, url: str) -> Settings:
 
 
 def research_on_market(
-    settings: Settings, db: Database, market: Market, *,
+    settings: Settings, db: Database, params: SimParams, *,
     step: timedelta = timedelta(hours=24), progress: Progress | None = None,
-) -> ReplayReport:
-    """Serve ``market``, replay the scheduler on it from one ``step`` after its start to
-    its end (``walltrack.lab.replay``), and return the replay's report."""
-    params = market.params
+    with_truth: bool = False,
+) -> tuple[ReplayReport, Market | None]:
+    """Serve the market of ``params`` from a process of its own (the research and the
+    server each get an interpreter), replay the scheduler on it from one ``step`` after its
+    start to its end (``walltrack.lab.replay``); the replay's report, and — ``with_truth``
+    — the market generated here meanwhile (deterministic: the same as the server's)."""
     end = params.start + timedelta(days=params.days)
-    with serving(market, start_at=step.total_seconds()) as url:
-        return replay_schedule(simulator_settings(settings, url), db, url, end=end,
-                               step=step, progress=progress)
+    with SimulatorProcess(params, start_at=step.total_seconds()) as sim:
+        market = generate_market(params) if with_truth else None  # while the child starts
+        url = sim.wait_ready()
+        report = replay_schedule(simulator_settings(settings, url), db, url, end=end,
+                                 step=step, progress=progress)
+    return report, market
 
 
 def run_simulated_research(
@@ -148,8 +153,9 @@ def run_simulated_research(
 ) -> DemoResult:
     started = time.perf_counter()
     prepare_store(db, params, fresh=fresh)
-    market = generate_market(params)
-    report = research_on_market(settings, db, market, step=step, progress=progress)
+    report, market = research_on_market(settings, db, params, step=step, progress=progress,
+                                        with_truth=True)
+    assert market is not None
     accuracy = evaluate_against_truth(db, market)
     return DemoResult(params=params.model_dump(mode="json"), accuracy=accuracy,
                       stage_seconds=report.stage_seconds,
