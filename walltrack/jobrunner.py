@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import inspect
 import sys
 import time
@@ -149,6 +150,17 @@ def run_job(name: str, work: JobWork | MeteredJobWork, *, settings: Settings | N
     return 0
 
 
+# Research is batch work holding many pages of transactions alive: with the default
+# thresholds (700, 10, 10) the cyclic collector walks every live object thousands of times
+# per run. Measured on wallet histories: 27 → 51 pages/s under cProfile (gc off: 54).
+BATCH_GC_THRESHOLDS = (100_000, 50, 100)
+
+
+def batch_gc() -> None:
+    """Collect garbage less often: for a job process (or the lab replaying jobs)."""
+    gc.set_threshold(*BATCH_GC_THRESHOLDS)
+
+
 def research_parser(job: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"jobs/{job}.py",
                                 description=f"the research job {job!r}: "
@@ -195,6 +207,7 @@ def research_job_main(job: str, argv: Sequence[str] | None = None, *,
     of the research chain (``walltrack.intel.research.RESEARCH_JOBS``) as a recorded job.
     The scheduler runs the scripts; the evaluation calls this very function in-process."""
     args = research_parser(job).parse_args(argv)
+    batch_gc()
 
     def work(run_settings: Settings, run_db: Database, stats: dict[str, Any],
              meter: UsageMeter) -> str:

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, SkipValidation
 
-from walltrack.clients.base import ApiClient, ClientPolicy, parse_model
+from walltrack.clients.base import ApiClient, ClientPolicy, decode_json, parse_model
 from walltrack.clients.helius_swaps import (
     DropReason,
     SwapParse,
@@ -86,7 +86,8 @@ class EnhancedTransaction(ApiModel):
     fee_payer: str | None = Field(default=None, alias="feePayer")
     transaction_error: Any = Field(default=None, alias="transactionError")
     description: str | None = None
-    raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
+    # Kept as given (not copied by validation): the parsers read it, nothing mutates it.
+    raw: SkipValidation[dict[str, Any]] = Field(default_factory=dict, repr=False, exclude=True)
 
     @classmethod
     def from_raw(cls, item: Any) -> EnhancedTransaction:
@@ -136,7 +137,7 @@ def parse_delivery(body: bytes | str) -> list[EnhancedTransaction]:
     Raises PayloadShapeError for anything else — the route answers 4xx with it.
     """
     try:
-        data = orjson.loads(body)
+        data = decode_json(body)
     except orjson.JSONDecodeError:
         raise PayloadShapeError("webhook delivery is not valid JSON") from None
     if not isinstance(data, list):
