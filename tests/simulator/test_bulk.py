@@ -153,3 +153,15 @@ def test_signature_lookup(state: MarketState) -> None:
     assert state.seq_of(sig[:-1]) is None
     assert state.seq_of(sig + "1") is None  # longer than any stored: not truncated to match
     assert state.seq_of("") is None and state.seq_of("zzz") is None
+
+
+def test_closing_stops_the_background_rendering(small_market: Market) -> None:
+    state = MarketState(small_market, 0.0, 0.0)  # nothing visible: all of it in the background
+    history = RenderedHistory.start(state, visible=0, workers=1)
+    history.close()
+    assert history.wait(60)
+    wallet = small_market.swaps["wallet"][0]
+    state.clock.advance(small_market.params.days * 86_400.0)
+    refs = state.history_refs(wallet, limit=100)
+    page = orjson.loads(render_refs(state, history, refs))  # what was not rendered still is
+    assert page == [render.enhanced(r) for r in state.history(wallet, limit=100)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -106,12 +107,12 @@ class RenderedHistory:
             self._visible.set()
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-                futures = [pool.submit(_compressed, *task[1:]) for task in tasks]
-                for i, future in enumerate(futures):
+                futures = deque(pool.submit(_compressed, *task[1:]) for task in tasks)
+                for i in range(len(futures)):
                     if self._stop.is_set():
                         pool.shutdown(cancel_futures=True)
                         return
-                    self.add(future.result())
+                    self.add(futures.popleft().result())  # and let go of the block
                     if i + 1 == needed:
                         log.info(
                             "simulator_history_ready",
@@ -135,7 +136,8 @@ class RenderedHistory:
             )
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until everything is rendered (True) or ``timeout`` passes (False)."""
+        """Block until rendering has ended — everything rendered, or stopped by ``close`` —
+        (True) or ``timeout`` passes (False)."""
         return self._done.wait(timeout)
 
     def close(self) -> None:
