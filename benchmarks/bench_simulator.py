@@ -4,8 +4,9 @@
   ``generate_market`` in a fresh process, and its peak RSS. Floor: a bare Python loop doing
   one integer constant-product swap per generated swap (the sequential core).
 * per preset (``bench`` and ``default``), ``serve --preset P --speed 0`` as a real process:
-  - startup: from launch to the first answer (generation + indexes + bulk rendering), with
-    the server's own breakdown from its log;
+  - startup: from launch to the first answer (generation + indexes + bulk rendering of the
+    visible 80 %), with the server's own breakdown from its log; then until the last 20 %
+    (the future, rendered in the background) is rendered too — the load starts after that;
   - first-time history pages of exactly 100 transactions: the first page of every wallet
     with ≥ 100 visible transactions and the pages of every token's history at ``before=``
     cursors (what the research fetches), each requested once — the count proves it —
@@ -217,6 +218,14 @@ def serve_figures(preset: str, market_dir: Path, concurrency: int) -> dict[str, 
     launched = time.perf_counter()
     with run_server(serve, ready_path="/health", timeout=900) as srv:
         startup = time.perf_counter() - launched
+        while True:  # the future (the last 20 %) renders in the background: let it finish
+            state = httpx.get(srv.url + "/sim/state", timeout=60).json()
+            if state.get("rendered_transactions", state["total_transactions"]) >= state[
+                "total_transactions"
+            ]:
+                break
+            time.sleep(0.2)
+        rendered = time.perf_counter() - launched
         events = _events(srv)
         first_rps, first_count, first_cpu = _measured(srv, paths, concurrency, 1)
         again_rps, _, again_cpu = _measured(srv, paths, concurrency, 5)
@@ -230,7 +239,9 @@ def serve_figures(preset: str, market_dir: Path, concurrency: int) -> dict[str, 
         "startup_s": round(startup, 2),
         "startup_market_s": events.get("simulator_market_ready", {}).get("seconds"),
         "startup_indexes_s": events.get("simulator_state_built", {}).get("seconds"),
-        "startup_render_s": events.get("simulator_history_rendered", {}).get("seconds"),
+        "startup_render_visible_s": events.get("simulator_history_ready", {}).get("seconds"),
+        "all_rendered_s": round(rendered, 2),
+        "render_all_s": events.get("simulator_history_rendered", {}).get("seconds"),
         "rendered_json_mb": events.get("simulator_history_rendered", {}).get("json_mb"),
         "rendered_stored_mb": events.get("simulator_history_rendered", {}).get("stored_mb"),
         "server_peak_rss_mb": peak,

@@ -8,10 +8,11 @@ import random
 import orjson
 import polars as pl
 import pytest
+from pyarrow import Codec
 
 from walltrack.simulator import Market, bulk, execution, render
 from walltrack.simulator.api_helius import render_refs
-from walltrack.simulator.rendered import RenderedHistory
+from walltrack.simulator.rendered import CODEC, Block, RenderedHistory
 from walltrack.simulator.state import MarketState
 
 VENUES = {"pump_amm", "raydium", "meteora_dbc", "orca", "meteora"}
@@ -102,18 +103,48 @@ def test_bulk_divides_huge_token_amounts_as_python_does(small_market: Market) ->
 
 def test_history_pages_mix_stored_and_live_transactions(small_market: Market) -> None:
     state = MarketState(small_market, 0.0, small_market.params.days * 86_400.0)
-    history = RenderedHistory.build(state)
+    history = RenderedHistory.start(state)
+    assert history.wait(60) and history.rendered == state.chain_t.size
     assert history.stored_bytes < history.raw_bytes / 2  # compressed
     wallet = small_market.swaps["wallet"][0]
     execution.airdrop(state, wallet, 10**9)  # a live transaction, newest in the history
     refs = state.history_refs(wallet, limit=100)
     assert isinstance(refs[0], dict) and any(isinstance(r, int) for r in refs)
-    page = orjson.loads(render_refs(history, refs))
+    page = orjson.loads(render_refs(state, history, refs))
     assert page == [render.enhanced(r) for r in state.history(wallet, limit=100)]
     seqs = random.Random(5).sample(range(int(state.chain_t.size)), 500)
-    assert [orjson.loads(b) for b in history.bodies(seqs)] == [
+    assert [orjson.loads(b or b"") for b in history.bodies(seqs)] == [
         render.enhanced(r) for r in state.rows_at(seqs)
     ]
+
+
+def test_rows_not_rendered_yet_are_rendered_on_demand(small_market: Market) -> None:
+    """While the future still renders in the background, a page may need rows that are not
+    stored yet (the clock moved, or a parse call): they are rendered one by one."""
+    state = MarketState(small_market, 0.0, small_market.params.days * 86_400.0)
+    history = RenderedHistory(int(state.chain_t.size))  # nothing rendered
+    seqs, json = next(bulk.render_transfers(state.transfers))  # only the transfers
+    history.add(
+        Block(
+            seqs,
+            [Codec(CODEC).compress(j.encode(), asbytes=True) for j in json.to_list()],
+            json.str.len_bytes().to_numpy(),
+        )
+    )
+    wallet = small_market.transfers["destination"][3]
+    refs = state.history_refs(wallet, limit=100)
+    assert set(map(type, history.bodies(refs))) == {bytes, type(None)}  # some stored
+    page = orjson.loads(render_refs(state, history, refs))
+    assert page == [render.enhanced(r) for r in state.history(wallet, limit=100)]
+
+
+def test_rendering_starts_with_the_visible_past(small_market: Market) -> None:
+    state = MarketState(small_market, 0.0, 3_600.0)  # one hour in: little is visible
+    history = RenderedHistory.start(state, visible=state.visible_seq(), workers=1)
+    visible = state.visible_seq()
+    assert history.bodies(list(range(visible))).count(None) == 0  # ready: the past is there
+    assert history.wait(60)
+    assert history.bodies(list(range(int(state.chain_t.size)))).count(None) == 0
 
 
 def test_signature_lookup(state: MarketState) -> None:
@@ -122,3 +153,15 @@ def test_signature_lookup(state: MarketState) -> None:
     assert state.seq_of(sig[:-1]) is None
     assert state.seq_of(sig + "1") is None  # longer than any stored: not truncated to match
     assert state.seq_of("") is None and state.seq_of("zzz") is None
+
+
+def test_closing_stops_the_background_rendering(small_market: Market) -> None:
+    state = MarketState(small_market, 0.0, 0.0)  # nothing visible: all of it in the background
+    history = RenderedHistory.start(state, visible=0, workers=1)
+    history.close()
+    assert history.wait(60)
+    wallet = small_market.swaps["wallet"][0]
+    state.clock.advance(small_market.params.days * 86_400.0)
+    refs = state.history_refs(wallet, limit=100)
+    page = orjson.loads(render_refs(state, history, refs))  # what was not rendered still is
+    assert page == [render.enhanced(r) for r in state.history(wallet, limit=100)]

@@ -19,10 +19,18 @@ MAX_WEBHOOK_ADDRESSES = 100_000
 WEBHOOK_TYPES = {"enhanced", "enhancedDevnet", "raw", "rawDevnet", "discord", "discordDevnet"}
 
 
-def render_refs(history: RenderedHistory, refs: list[int | dict[str, Any]]) -> bytes:
+def render_refs(
+    state: MarketState, history: RenderedHistory, refs: list[int | dict[str, Any]]
+) -> bytes:
     """A JSON array of transactions: generated ones (chain positions) from the bulk-rendered
     history, live ones (rows: their state can still change) rendered now."""
-    generated = iter(history.bodies([r for r in refs if isinstance(r, int)]))
+    seqs = [r for r in refs if isinstance(r, int)]
+    stored = history.bodies(seqs)
+    if None in stored:  # still rendering in the background: render these rows here
+        missing = [s for s, body in zip(seqs, stored, strict=True) if body is None]
+        fresh = iter([orjson.dumps(render.enhanced(row)) for row in state.rows_at(missing)])
+        stored = [body if body is not None else next(fresh) for body in stored]
+    generated = iter(stored)
     parts = [
         next(generated) if isinstance(r, int) else orjson.dumps(render.enhanced(r)) for r in refs
     ]
@@ -73,7 +81,7 @@ def routes(
         refs = state.history_refs(
             address, limit=limit, before=before, until=until, type_filter=type_filter
         )
-        return JSON(render_refs(rendered, refs))
+        return JSON(render_refs(state, rendered, refs))
 
     async def parse(request: Request) -> JSON:
         if not _authorized(request, api_key):
@@ -86,7 +94,7 @@ def routes(
         if not isinstance(sigs, list) or len(sigs) > 100:
             return error(400, "transactions must be a list of at most 100 signatures")
         refs = [state.find_ref(str(s)) for s in sigs]
-        return JSON(render_refs(rendered, [r for r in refs if r is not None]))
+        return JSON(render_refs(state, rendered, [r for r in refs if r is not None]))
 
     def _webhook_from(body: dict[str, Any], webhook_id: str) -> dict[str, Any] | str:
         url = body.get("webhookURL")

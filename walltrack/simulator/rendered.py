@@ -1,16 +1,19 @@
-"""Every generated transaction rendered once, at start, and kept compressed.
+"""Every generated transaction rendered once, when the server starts, and kept compressed.
 
 A first-time history page used to cost ≈ 4 ms of Python (100 transactions rendered one by
-one). Here the whole chain is rendered in bulk (``bulk.py``) when the server starts, each
-transaction's JSON is kept LZ4-compressed (≈ 1.5 kB instead of ≈ 4.4 kB: the bench market's
-1.09 M transactions fit in ≈ 1.6 GB), and a page only decompresses its rows (≈ 2 µs each).
+one). Here the whole chain is rendered in bulk (``bulk.py``), in chain order, the visible
+past before the server answers and the future in the background; each transaction's JSON
+is kept LZ4-compressed (≈ 1.5 kB instead of ≈ 4.4 kB: the bench market's 1.09 M
+transactions fit in ≈ 1.5 GB), and a page only decompresses its rows (≈ 1–3 µs each).
 Generated transactions never change once rendered; live ones (sent to the simulator) are
 not here: they are rendered when asked for.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,7 +48,13 @@ class Block:
 
 
 class RenderedHistory:
-    """Compressed enhanced-transaction JSON by chain position (``seq``)."""
+    """Compressed enhanced-transaction JSON by chain position (``seq``).
+
+    ``start`` renders in chain order in the background and returns once the part already
+    visible is done; the rest (the future, in a run that starts early in the window) keeps
+    rendering while the server answers. ``bodies`` says None for a transaction not rendered
+    yet, and the caller renders that one row itself.
+    """
 
     def __init__(self, size: int) -> None:
         self._codec = pa.Codec(CODEC)
@@ -55,49 +64,108 @@ class RenderedHistory:
         self._raw_size = np.full(size, -1, dtype=np.int64)
         self.raw_bytes = 0
         self.stored_bytes = 0
+        self.rendered = 0
+        self._visible = threading.Event()
+        self._done = threading.Event()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
 
     @classmethod
-    def build(cls, state: MarketState, workers: int = WORKERS) -> RenderedHistory:
-        started = time.perf_counter()
-        history = cls(int(state.chain_t.size))
-        tasks: list[tuple[Renderer, pl.DataFrame, str]] = [
-            (render, frame.slice(start, CHUNK_ROWS), by)
+    def start(
+        cls, state: MarketState, *, visible: int | None = None, workers: int = WORKERS
+    ) -> RenderedHistory:
+        """Start rendering ``state``'s chain; return once every chain position below
+        ``visible`` (default: all) is rendered."""
+        size = int(state.chain_t.size)
+        history = cls(size)
+        tasks: list[tuple[int, Renderer, pl.DataFrame, str]] = [
+            (int(chunk["seq"][0]), render, chunk, by)
             for frame, render, by in (
                 (state.swaps, bulk.render_swaps, "mint"),
                 (state.failed, bulk.render_failed, "mint"),
                 (state.transfers, bulk.render_transfers, "source"),
             )
-            for start in range(0, frame.height, CHUNK_ROWS)
+            for chunk in (frame.slice(i, CHUNK_ROWS) for i in range(0, frame.height, CHUNK_ROWS))
         ]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-            for block in pool.map(lambda task: _compressed(*task), tasks):
-                history.add(block)
-        missing = int((history._raw_size < 0).sum())
-        if missing:
-            raise RuntimeError(f"{missing} transactions were not rendered")
-        log.info(
-            "simulator_history_rendered",
-            transactions=int(state.chain_t.size),
-            seconds=round(time.perf_counter() - started, 2),
-            json_mb=round(history.raw_bytes / 2**20),
-            stored_mb=round(history.stored_bytes / 2**20),
+        tasks.sort(key=lambda task: task[0])  # chain order: the visible past first
+        first = size if visible is None else visible
+        needed = sum(1 for task in tasks if task[0] < first)
+        thread = threading.Thread(
+            target=history._render, args=(tasks, needed, workers), name="render", daemon=True
         )
+        thread.start()
+        history._visible.wait()
+        if history._error is not None:
+            raise history._error
         return history
 
+    def _render(
+        self, tasks: list[tuple[int, Renderer, pl.DataFrame, str]], needed: int, workers: int
+    ) -> None:
+        started = time.perf_counter()
+        if needed == 0:
+            self._visible.set()
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+                futures = deque(pool.submit(_compressed, *task[1:]) for task in tasks)
+                for i in range(len(futures)):
+                    if self._stop.is_set():
+                        pool.shutdown(cancel_futures=True)
+                        return
+                    self.add(futures.popleft().result())  # and let go of the block
+                    if i + 1 == needed:
+                        log.info(
+                            "simulator_history_ready",
+                            transactions=self.rendered,
+                            seconds=round(time.perf_counter() - started, 2),
+                        )
+                        self._visible.set()
+        except Exception as exc:  # noqa: BLE001 - reported, and the rows render one by one
+            self._error = exc
+            log.error("simulator_history_render_failed", error=repr(exc))
+        finally:
+            self._visible.set()
+            self._done.set()
+        if self._error is None:
+            log.info(
+                "simulator_history_rendered",
+                transactions=self.rendered,
+                seconds=round(time.perf_counter() - started, 2),
+                json_mb=round(self.raw_bytes / 2**20),
+                stored_mb=round(self.stored_bytes / 2**20),
+            )
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until rendering has ended — everything rendered, or stopped by ``close`` —
+        (True) or ``timeout`` passes (False)."""
+        return self._done.wait(timeout)
+
+    def close(self) -> None:
+        """Stop rendering (what is not rendered yet stays rendered on demand)."""
+        self._stop.set()
+
     def add(self, block: Block) -> None:
+        # Sizes first: a reader that sees a body also sees its size.
+        self._raw_size[block.seqs] = block.raw_sizes
         bodies = self._bodies
         for seq, body in zip(block.seqs.tolist(), block.bodies, strict=True):
             bodies[seq] = body
-        self._raw_size[block.seqs] = block.raw_sizes
         self.raw_bytes += int(block.raw_sizes.sum())
         self.stored_bytes += sum(map(len, block.bodies))
+        self.rendered += len(block.bodies)
 
-    def bodies(self, seqs: Sequence[int]) -> list[bytes]:
-        """The JSON of each transaction, in the order asked."""
+    def bodies(self, seqs: Sequence[int]) -> list[bytes | None]:
+        """The JSON of each transaction, in the order asked (None: not rendered yet)."""
+        stored = list(map(self._bodies.__getitem__, seqs))
         sizes = self._raw_size[np.asarray(seqs, dtype=np.int64)].tolist()
-        stored = map(self._bodies.__getitem__, seqs)
-        # decompress(buf, decompressed_size, asbytes): map keeps the loop in C (≈ 15 % less).
-        return list(map(self._codec.decompress, stored, sizes, repeat(True)))
+        decompress = self._codec.decompress
+        if None not in stored:
+            # decompress(buf, decompressed_size, asbytes): map keeps the loop in C.
+            return list(map(decompress, stored, sizes, repeat(True)))
+        return [
+            None if b is None else decompress(b, n, True)
+            for b, n in zip(stored, sizes, strict=True)
+        ]
 
 
 def _compressed(render: Renderer, frame: pl.DataFrame, by: str) -> Block:

@@ -40,7 +40,7 @@ def create_app(
     started = time.perf_counter()
     state = MarketState(market, speed, start_at)
     log.info("simulator_state_built", seconds=round(time.perf_counter() - started, 2))
-    history = RenderedHistory.build(state)
+    history = RenderedHistory.start(state, visible=state.visible_seq())
     webhooks: dict[str, dict[str, Any]] = {}
     deliverer = Deliverer(state, webhooks)
 
@@ -64,6 +64,7 @@ def create_app(
                 "deliveries_sent": deliverer.sent,
                 "delivery_failures": deliverer.failed_attempts,
                 "live_transactions": len(state.ledger.txs),
+                "rendered_transactions": history.rendered,
             }
         )
 
@@ -102,6 +103,7 @@ def create_app(
         try:
             yield
         finally:
+            history.close()
             await deliverer.stop()
 
     routes = [
