@@ -200,6 +200,16 @@ class HistoryWalk(DomainModel):
     newest_at: datetime | None = None
     complete: bool = True
 
+    def cursor(self, address: str, scope: CursorScope, *, since: datetime | None,
+               collected_at: datetime) -> HistoryCursor | None:
+        """Where the next walk of ``address`` resumes (None: the walk saw nothing)."""
+        if self.newest_signature is None:
+            return None
+        return HistoryCursor(address=address, scope=scope,
+                             newest_signature=self.newest_signature,
+                             newest_at=self.newest_at, since=since, complete=self.complete,
+                             collected_at=collected_at)
+
 
 async def walk_history(
     helius: HeliusClient,
@@ -319,13 +329,8 @@ async def discover_wallets(
         report.pages += walk.pages
         report.transactions += len(walk.transactions)
         report.swaps_fetched += len(swaps)
-        cursor = None
-        if walk.newest_signature is not None:
-            cursor = HistoryCursor(address=mint, scope=CursorScope.mint,
-                                   newest_signature=walk.newest_signature,
-                                   newest_at=walk.newest_at, since=None,
-                                   complete=walk.complete, collected_at=now)
-        await sink.add(swaps_frame(swaps), cursor)
+        await sink.add(swaps_frame(swaps), walk.cursor(mint, CursorScope.mint, since=None,
+                                                       collected_at=now))
 
     fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
                            stage="token histories", event="token_history",
@@ -441,16 +446,12 @@ async def collect_wallet_histories(
             swaps.extend(s for s in parsed.swaps if s.wallet == wallet and s.timestamp >= since)
         report.transactions += len(walk.transactions)
         report.swaps_fetched += len(swaps)
-        new_cursor = None
-        if walk.newest_signature is not None:
-            # A resumed walk keeps the older coverage it builds on.
-            cursor = cursors.get(wallet)
-            covered = since if cursor is None or cursor.since is None else min(since, cursor.since)
-            new_cursor = HistoryCursor(address=wallet, scope=CursorScope.wallet,
-                                       newest_signature=walk.newest_signature,
-                                       newest_at=walk.newest_at, since=covered,
-                                       complete=walk.complete, collected_at=collected_at)
-        await sink.add(swaps_frame(swaps), new_cursor)
+        # A resumed walk keeps the older coverage it builds on.
+        cursor = cursors.get(wallet)
+        covered = since if cursor is None or cursor.since is None else min(since, cursor.since)
+        await sink.add(swaps_frame(swaps), walk.cursor(wallet, CursorScope.wallet,
+                                                       since=covered,
+                                                       collected_at=collected_at))
 
     fanned = await fan_out(targets, fetch, handle, concurrency=config.concurrency,
                            stage="wallet histories", event="wallet_history",

@@ -113,21 +113,11 @@ class UsageSource(Protocol):
     def flushing(self) -> AbstractContextManager[dict[str, UsageCounts]]: ...
 
 
-class ApiUsageDay(DomainModel):
+class ApiUsageDay(UsageCounts):
     """One stored row: an API's usage on one UTC day (all processes added together)."""
 
     day: date
     api: str
-    operations: int = 0
-    calls: int = 0
-    failures: int = 0
-    errors: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    credits: int = 0
-    webhook_events: int = 0
-    rate_wait_seconds: float = 0.0
-    retry_wait_seconds: float = 0.0
     updated_at: UtcDatetime | None = None
 
 
