@@ -43,6 +43,7 @@ class DemoResult(BaseModel):
     params: dict[str, Any]
     accuracy: dict[str, Any]
     stage_seconds: dict[str, float]
+    api_usage: dict[str, dict[str, int]]  # the research's calls, priced as the real APIs
     seconds: float
     top_wallets: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
@@ -158,7 +159,7 @@ def run_simulated_research(
     assert market is not None
     accuracy = evaluate_against_truth(db, market)
     return DemoResult(params=params.model_dump(mode="json"), accuracy=accuracy,
-                      stage_seconds=report.stage_seconds,
+                      stage_seconds=report.stage_seconds, api_usage=report.api_usage,
                       seconds=round(time.perf_counter() - started, 2),
                       top_wallets=top_wallets(db, market.truth_wallets),
                       clusters=cluster_list(db), counts=research_counts(db))

@@ -41,6 +41,8 @@ class ReplayReport(DomainModel):
     ticks: int = 0
     job_runs: dict[str, int] = Field(default_factory=dict)  # job → runs
     stage_seconds: dict[str, float] = Field(default_factory=dict)  # summed over runs
+    # api → {"calls", "credits"}: what the jobs' meters counted, priced as the real service
+    api_usage: dict[str, dict[str, int]] = Field(default_factory=dict)
     last_summaries: dict[str, str] = Field(default_factory=dict)  # job → its last summary
     started_at: datetime
     ended_at: datetime
@@ -99,6 +101,10 @@ def replay_schedule(
             name = stage["stage"]
             report.stage_seconds[name] = round(
                 report.stage_seconds.get(name, 0.0) + stage["seconds"], 3)
+        for api, used in run.stats.get("api_usage", {}).items():
+            total = report.api_usage.setdefault(api, {"calls": 0, "credits": 0})
+            for key in total:
+                total[key] += int(used.get(key, 0))
     log.info("replay_done", ticks=report.ticks, runs=report.job_runs)
     return report
 
