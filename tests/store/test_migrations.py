@@ -5,8 +5,9 @@ import threading
 import pytest
 from psycopg.types.json import Jsonb
 
+from tests import factories
 from walltrack.errors import ConfigurationError, StoreError
-from walltrack.models import DynamicConfig
+from walltrack.models import DynamicConfig, WalletMetrics
 from walltrack.models.config import ScoringConfig
 from walltrack.store import Database
 from walltrack.store.migrations import (
@@ -16,7 +17,7 @@ from walltrack.store.migrations import (
     schema_version,
     seed_config,
 )
-from walltrack.store.repositories import ConfigRepository
+from walltrack.store.repositories import ConfigRepository, WalletMetricsRepository
 
 
 def _schema_fingerprint(db: Database) -> list[tuple]:
@@ -117,3 +118,26 @@ def test_invalid_config_edits_are_refused_and_name_the_section(db: Database) -> 
                      (Jsonb({"max_drawdown": 7}),))
     with pytest.raises(ConfigurationError, match=r"risk\.max_drawdown"):
         repo.load()
+
+
+def test_0004_upgrades_a_populated_store_to_one_research_interval(db: Database) -> None:
+    """A store of the old scheduler (one interval per job) loads after the migration, and the
+    profile's score moves to raw_score."""
+    sql_0004 = next(m for m in available_migrations() if m.version == 4).sql
+    legacy = {"discover_tokens": 15, "refresh_tokens": 5, "discover_wallets": 60,
+              "profile_wallets": 60, "build_clusters": 120, "sync_webhooks": 10}
+    with db.connection() as conn:
+        conn.execute("UPDATE config SET value = %s WHERE key = 'jobs'", (Jsonb(legacy),))
+        conn.execute("ALTER TABLE wallets DROP COLUMN raw_score, DROP COLUMN lifecycle, "
+                     "DROP COLUMN lifecycle_reason")
+        conn.execute("DROP TABLE lifecycle_events")
+        conn.execute("INSERT INTO wallets (address, first_seen_at, status, score) "
+                     "VALUES (%s, now(), 'ok', 0.4)", (factories.WALLET,))
+    WalletMetricsRepository(db).upsert(WalletMetrics(wallet=factories.WALLET, score=0.8))
+    with db.connection() as conn:
+        conn.execute(sql_0004)
+    jobs = ConfigRepository(db).load().jobs
+    assert (jobs.discover_tokens, jobs.refresh_tokens, jobs.research) == (15, 5, 1440)
+    with db.connection() as conn:
+        assert conn.execute("SELECT raw_score, score, lifecycle FROM wallets").fetchone() == (
+            0.8, 0.4, "discovered")
