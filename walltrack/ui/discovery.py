@@ -12,12 +12,11 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from walltrack.clients.dexscreener import DexScreenerClient
 from walltrack.errors import ExternalAPIError
 from walltrack.intel.market_clock import simulator_now
+from walltrack.intel.research import run_research_job
 from walltrack.intel.token_discovery import (
     TokenDiscoveryReport,
-    discover_tokens,
     snapshot_rejection,
 )
 from walltrack.models import TokenSnapshot, utcnow
@@ -25,7 +24,11 @@ from walltrack.models.config import TokenDiscoveryConfig
 from walltrack.progress import Progress
 from walltrack.settings import Settings
 from walltrack.store import Database
-from walltrack.store.repositories import TokenRepository, TokenSnapshotRepository
+from walltrack.store.repositories import (
+    ConfigRepository,
+    TokenRepository,
+    TokenSnapshotRepository,
+)
 from walltrack.store.repository import dict_rows
 
 FILTER_FIELDS = ("min_liquidity_usd", "min_market_cap_usd", "min_volume_24h_usd",
@@ -89,5 +92,8 @@ def snapshot_chart(db: Database, mint: str) -> alt.VConcatChart | None:
 
 async def run_discovery(settings: Settings, db: Database, config: TokenDiscoveryConfig,
                         now: datetime, progress: Progress) -> TokenDiscoveryReport:
-    async with DexScreenerClient.from_settings(settings) as dex:
-        return await discover_tokens(dex, db, config, now=now, progress=progress)
+    """The ``discover_tokens`` job's stage with the notebook's filters (not saved)."""
+    dynamic = ConfigRepository(db).load().model_copy(update={"token_discovery": config})
+    report = await run_research_job("discover_tokens", settings, db, now=now,
+                                    progress=progress, config=dynamic)
+    return TokenDiscoveryReport.model_validate(report.last("discover_tokens"))
