@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,11 @@ def test_main_job_runs_the_research_pipeline_on_the_embedded_store(tmp_path: Pat
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
     assert "Simulated market: seed 7, 600 wallets" in out
     assert "Top wallets" in out and "Clusters found:" in out
+    # What the research's Helius calls would cost, from the jobs' own meters (never zero:
+    # every history read is priced at 100 credits).
+    cost = re.search(r"Helius calls ([\d,]+) = ([\d,]+) credits", out)
+    assert cost is not None and int(cost[1].replace(",", "")) > 0
+    assert int(cost[2].replace(",", "")) >= 100 * int(cost[1].replace(",", "")) // 2
     for metric in ("top50_smart_precision", "cluster_pairwise_f1", "exchange_merges"):
         assert metric in out
     assert "marimo run notebooks/wallets.py" in out

@@ -104,19 +104,15 @@ def _stage_printer() -> Progress:
     return report
 
 
-def _print_credits(result: Any, monthly_credits: int) -> None:
+def _print_credits(result: Any) -> None:
     """What the research would have cost on Helius: the operator's plan in view."""
-    helius = {api: u for api, u in result.api_usage.items() if api.startswith("helius")}
-    credits = sum(u["credits"] for u in helius.values())
-    calls = sum(u["calls"] for u in helius.values())
-    days = max(1, int(result.params["days"]))
-    per_day, allowed = credits / days, monthly_credits / 30
-    print(f"  Helius calls {calls:,} = {credits:,} credits if they had gone to Helius: "
-          f"{per_day:,.0f} a simulated day against {allowed:,.0f} a day on the configured "
-          f"plan ({100 * per_day / allowed:.0f} %)")
+    cost = result.helius_cost
+    print(f"  Helius calls {cost.calls:,} = {cost.credits:,} credits if they had gone to "
+          f"Helius: {cost.per_day:,.0f} a simulated day against {cost.plan_per_day:,.0f} a "
+          f"day on the configured plan ({100 * cost.plan_share:.0f} %)")
 
 
-def _print_research(result: Any, monthly_credits: int) -> None:
+def _print_research(result: Any) -> None:
     acc, counts = result.accuracy, result.counts
     p = result.params
     print(f"\nSimulated market: seed {p['seed']}, {p['wallets']:,} wallets, "
@@ -124,7 +120,7 @@ def _print_research(result: Any, monthly_credits: int) -> None:
     print("Research (" + ", ".join(f"{k} {v:.0f} s" for k, v in result.stage_seconds.items())
           + f"; {result.seconds:.0f} s in all)")
     print("  " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
-    _print_credits(result, monthly_credits)
+    _print_credits(result)
     print("\nTop wallets (score after decay; archetype from the simulator's truth):")
     print(f"  {'wallet':<44} {'score':>5} {'trades':>6} {'win %':>5} {'PnL SOL':>8} "
           f"{'status':<10} {'truth':<12} cluster")
@@ -161,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               "over HTTP on 127.0.0.1 …", flush=True)
         result = run_simulated_research(settings, db, params, fresh=args.fresh,
                                         progress=_stage_printer())
-        _print_research(result, settings.helius_limits.monthly_credits)
+        _print_research(result)
     print("\nOpen the notebooks (they read the same store):")
     for name in ("dashboard", "discovery", "wallets", "clusters"):
         print(f"  .venv/bin/marimo run notebooks/{name}.py")

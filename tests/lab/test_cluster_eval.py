@@ -45,3 +45,4 @@ def test_exchange_merges_are_counted() -> None:
     edges = pl.DataFrame({"src": ["L1", "a", "r"], "dst": ["a", "X", "X"],
                           "kind": ["SYNCED_BUY", "FUNDED_BY", "FUNDED_BY"]})
     assert accuracy_from_frames(pred, TRUTH, edges)["exchange_merges"] == 1
+

@@ -18,7 +18,7 @@ import ipaddress
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import httpx
@@ -158,20 +158,12 @@ def usage_name_for(name: str, base_url: str) -> str:
 
 @dataclass
 class ApiCounters:
-    """The live counters of one API inside a meter. Counts change only through
-    :meth:`UsageMeter.add` (thread-safe); the live state fields are plain assignments."""
+    """The live counters of one API inside a meter: the additive counts of
+    :class:`UsageCounts` (changed only through :meth:`UsageMeter.add`, thread-safe) and the
+    live state fields (plain assignments)."""
 
     api: str
-    operations: int = 0
-    calls: int = 0
-    failures: int = 0
-    errors: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    credits: int = 0
-    webhook_events: int = 0
-    rate_wait_seconds: float = 0.0
-    retry_wait_seconds: float = 0.0
+    totals: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ADDITIVE_FIELDS, 0))
     breaker_state: BreakerState = BreakerState.closed
     breaker_opened: int = 0
     last_latency_ms: float | None = None
@@ -179,14 +171,13 @@ class ApiCounters:
     last_error: str | None = None
 
     def counts(self) -> UsageCounts:
-        return UsageCounts(**{f: getattr(self, f) for f in ADDITIVE_FIELDS})
+        return UsageCounts(**self.totals)
 
     def usage(self) -> ApiUsage:
         return ApiUsage(api=self.api, breaker_state=self.breaker_state,
                         breaker_opened=self.breaker_opened,
                         last_latency_ms=self.last_latency_ms, last_outcome=self.last_outcome,
-                        last_error=self.last_error,
-                        **{f: getattr(self, f) for f in ADDITIVE_FIELDS})
+                        last_error=self.last_error, **self.totals)
 
 
 class UsageMeter:
@@ -222,7 +213,7 @@ class UsageMeter:
             for name, value in counts.items():
                 if name not in ADDITIVE_FIELDS:
                     raise ValueError(f"not a usage counter: {name}")
-                setattr(target, name, getattr(target, name) + value)
+                target.totals[name] += value
 
     def record_webhook_events(self, count: int, *, api: str = "helius") -> None:
         """Helius webhook deliveries received: each event costs a credit."""

@@ -39,11 +39,32 @@ RESEARCH_TABLES = (
 )
 
 
+class CreditCost(BaseModel):
+    """What the research's Helius calls would have cost, against the configured plan."""
+
+    calls: int
+    credits: int
+    per_day: float  # per simulated day
+    plan_per_day: float  # the plan's monthly credits over a 30-day month
+    plan_share: float  # per_day / plan_per_day
+
+
+def helius_cost(api_usage: dict[str, dict[str, int]], *, days: int,
+                monthly_credits: int) -> CreditCost:
+    helius = [u for api, u in api_usage.items() if api.startswith("helius")]
+    credits = sum(u["credits"] for u in helius)
+    per_day, plan_per_day = credits / max(1, days), monthly_credits / 30
+    return CreditCost(calls=sum(u["calls"] for u in helius), credits=credits,
+                      per_day=per_day, plan_per_day=plan_per_day,
+                      plan_share=per_day / plan_per_day if plan_per_day else 0.0)
+
+
 class DemoResult(BaseModel):
     params: dict[str, Any]
     accuracy: dict[str, Any]
     stage_seconds: dict[str, float]
     api_usage: dict[str, dict[str, int]]  # the research's calls, priced as the real APIs
+    helius_cost: CreditCost
     seconds: float
     top_wallets: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
@@ -160,6 +181,9 @@ def run_simulated_research(
     accuracy = evaluate_against_truth(db, market)
     return DemoResult(params=params.model_dump(mode="json"), accuracy=accuracy,
                       stage_seconds=report.stage_seconds, api_usage=report.api_usage,
+                      helius_cost=helius_cost(
+                          report.api_usage, days=params.days,
+                          monthly_credits=settings.helius_limits.monthly_credits),
                       seconds=round(time.perf_counter() - started, 2),
                       top_wallets=top_wallets(db, market.truth_wallets),
                       clusters=cluster_list(db), counts=research_counts(db))

@@ -349,13 +349,15 @@ def swap_tx(shape: SwapShape, v: Leaves) -> dict[str, Any]:
     )
 
 
+def _envelope_leaves(row: dict[str, Any]) -> dict[str, Any]:
+    """The leaves every transaction's envelope takes from its row."""
+    return {"signature": row["signature"], "slot": row["slot"], "ts": row["ts"],
+            "fee": row["fee_lamports"], "fee_payer": row["fee_payer"]}
+
+
 def failed_leaves(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "signature": row["signature"],
-        "slot": row["slot"],
-        "ts": row["ts"],
-        "fee": row["fee_lamports"],
-        "fee_payer": row["fee_payer"],
+        **_envelope_leaves(row),
         "wallet": row["wallet"],
         "pool": row["pool"],
         "mint": row["mint"],
@@ -385,11 +387,7 @@ def failed_tx(venue: str, v: Leaves) -> dict[str, Any]:
 def transfer_leaves(row: dict[str, Any]) -> dict[str, Any]:
     a, b, lam = row["source_addr"], row["destination"], row["lamports"]
     return {
-        "signature": row["signature"],
-        "slot": row["slot"],
-        "ts": row["ts"],
-        "fee": row["fee_lamports"],
-        "fee_payer": row["fee_payer"],
+        **_envelope_leaves(row),
         "source_addr": a,
         "destination": b,
         "lamports": lam,
