@@ -5,7 +5,8 @@
 1. **The main command's research** (``walltrack.lab.demo.research_on_market``: the
    scheduler's plan replayed through the job entry points, one simulated day at a time) on
    the default market, simulator in its own process, fresh embedded store: seconds per
-   stage summed over the run, ticks, job runs.
+   stage summed over the run, ticks, job runs; then one run of each analysis stage on the
+   final store beside its floor (window COPY + bare group-by; buys + bare self-join).
 2. **Client pages per second**: the first-time histories of the ``--wallets`` busiest
    wallets, 100-transaction pages, through ``collect_wallet_histories`` (HeliusClient →
    parse → swaps → COPY into the store), beside the floor: the very same pages fetched with
@@ -23,15 +24,19 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import orjson
 import polars as pl
+from psycopg import sql
 
 from walltrack.clients.base import ClientPolicy
 from walltrack.clients.helius import HeliusClient
+from walltrack.intel.clusters import build_clusters
+from walltrack.intel.profiling import latest_swap_at, load_window, profile_wallets
 from walltrack.intel.wallet_discovery import collect_wallet_histories
 from walltrack.lab.demo import research_on_market, simulator_settings
 from walltrack.logging import configure_logging
@@ -39,9 +44,41 @@ from walltrack.models.config import WalletDiscoveryConfig
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams, generate_market
 from walltrack.simulator.background import serving_process
-from walltrack.store import open_database
+from walltrack.store import Database, open_database
+from walltrack.store.repositories import ConfigRepository, SwapRepository
 
 FAST = ClientPolicy(rate_per_second=10_000.0, burst=1_000)
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return round(time.perf_counter() - started, 3)
+
+
+def analysis_floors(db: Database) -> dict[str, float]:
+    """One run of each analysis stage on the final store, beside its floor in this run:
+    profile (window COPY + compute + write) against the window COPY plus a bare group-by;
+    clusters against reading the buys plus a bare polars self-join count."""
+    config = ConfigRepository(db).load()
+    now = latest_swap_at(db)
+    assert now is not None
+    window = load_window(db, config.profiling, now=now)
+
+    def profile_floor() -> None:
+        load_window(db, config.profiling, now=now).group_by("wallet").len()
+
+    def clusters_floor() -> None:
+        buys = SwapRepository(db).frame(sql.SQL("side = 'buy'")).select("wallet", "mint")
+        buys.join(buys, on="mint").height  # noqa: B018 - the bare cost of pairing buyers
+
+    return {
+        "profile_s": _timed(lambda: profile_wallets(db, config, now=now)),
+        "profile_floor_s": _timed(profile_floor),
+        "window_swaps": window.height,
+        "clusters_s": _timed(lambda: build_clusters(db, config.clusters, now=now)),
+        "clusters_floor_s": _timed(clusters_floor),
+    }
 
 
 async def floor_pages(url: str, wallets: list[str], concurrency: int) -> tuple[int, int, float]:
@@ -104,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     "seconds": round(time.perf_counter() - started, 2),
                     "ticks": report.ticks, "job_runs": report.job_runs,
                     "stage_seconds": report.stage_seconds,
+                    "analysis_at_the_end": analysis_floors(db),
                 }
         print(json.dumps(out["research"]), flush=True)
 

@@ -183,7 +183,7 @@ async def stage_discover_wallets(ctx: ResearchContext) -> DomainModel:
 async def stage_collect_funding(ctx: ResearchContext) -> DomainModel:
     stored = await collect_funding(ctx.clients.helius, ctx.db, ctx.wallets_to_collect(),
                                    rpc=ctx.clients.rpc, progress=ctx.progress,
-                                   config=ctx.config.wallet_discovery)
+                                   config=ctx.config.wallet_discovery, now=ctx.now)
     return CountReport(stored=stored)
 
 
@@ -197,7 +197,7 @@ async def stage_discover_siblings(ctx: ResearchContext) -> DomainModel:
                                      now=ctx.now, progress=ctx.progress)
     report.funding_stored = await collect_funding(
         ctx.clients.helius, ctx.db, ctx.wallets_to_collect(), rpc=ctx.clients.rpc,
-        progress=ctx.progress, config=wd)
+        progress=ctx.progress, config=wd, now=ctx.now)
     return report
 
 

@@ -493,6 +493,7 @@ async def collect_funding(
     rpc: SolanaRpcClient | None = None,
     progress: Progress | None = None,
     config: WalletDiscoveryConfig | None = None,
+    now: datetime | None = None,
 ) -> int:
     """The first incoming SOL transfers of each wallet, and of their funders one hop up.
 
@@ -511,7 +512,7 @@ async def collect_funding(
     config = config or ConfigRepository(db).load().wallet_discovery
     cursors = HistoryCursorRepository(db).for_scope(CursorScope.funding)
     repo = FundingTransferRepository(db)
-    collected_at = utcnow()
+    collected_at = now or utcnow()  # the research clock, as for every other cursor
     stats = {"stored": 0, "truncated": 0, "failed": 0}
 
     async def run(targets: list[str], max_pages: int, stage: str) -> list[FundingTransfer]:
