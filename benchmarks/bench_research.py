@@ -36,6 +36,7 @@ from psycopg import sql
 from walltrack.clients.base import ClientPolicy
 from walltrack.clients.helius import HeliusClient
 from walltrack.intel.clusters import build_clusters
+from walltrack.intel.graph_edges import first_buys
 from walltrack.intel.profiling import latest_swap_at, load_window, profile_wallets
 from walltrack.intel.wallet_discovery import collect_wallet_histories
 from walltrack.lab.demo import research_on_market, simulator_settings
@@ -59,7 +60,7 @@ def _timed(fn: Callable[[], object]) -> float:
 def analysis_floors(db: Database) -> dict[str, float]:
     """One run of each analysis stage on the final store, beside its floor in this run:
     profile (window COPY + compute + write) against the window COPY plus a bare group-by;
-    clusters against reading the buys plus a bare polars self-join count."""
+    clusters against reading the buys plus the bare bucketed self-join of first buys."""
     config = ConfigRepository(db).load()
     now = latest_swap_at(db)
     assert now is not None
@@ -69,8 +70,12 @@ def analysis_floors(db: Database) -> dict[str, float]:
         load_window(db, config.profiling, now=now).group_by("wallet").len()
 
     def clusters_floor() -> None:
-        buys = SwapRepository(db).frame(sql.SQL("side = 'buy'")).select("wallet", "mint")
-        buys.join(buys, on="mint").height  # noqa: B018 - the bare cost of pairing buyers
+        # Read the buys, then the bare polars pairing of first buys in the same window
+        # bucket (benchmarks/bench_clusters.py's floor): no canonical pairs, no graph.
+        buys = SwapRepository(db).frame(sql.SQL("side = 'buy'"))
+        window_s = config.clusters.synced_buy_window_seconds
+        fb = first_buys(buys).with_columns(b=pl.col("ts").dt.epoch("s") // window_s)
+        fb.lazy().join(fb.lazy(), on=["mint", "b"]).select(pl.len()).collect()
 
     return {
         "profile_s": _timed(lambda: profile_wallets(db, config, now=now)),
