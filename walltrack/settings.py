@@ -43,6 +43,12 @@ class LogFormat(StrEnum):
     console = "console"
 
 
+class SignalSourceMode(StrEnum):
+    webhook = "webhook"  # Helius pushes deliveries to POST /webhooks/helius
+    polling = "polling"  # the server walks getSignaturesForAddress (free; the default)
+    both = "both"
+
+
 class HeliusPlan(StrEnum):
     free = "free"
     developer = "developer"
@@ -114,6 +120,12 @@ class Settings(BaseSettings):
 
     # The value Helius puts in the Authorization header of every webhook delivery.
     webhook_auth_header: SecretStr | None = None
+    # Where the live server hears watched wallets (docs/live.md).
+    signal_source: SignalSourceMode = SignalSourceMode.polling
+    # The public URL Helius posts to (…/webhooks/helius); the sync job registers it.
+    webhook_url: AnyHttpUrl | None = None
+    webhook_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    inbox_workers: int = Field(default=2, ge=1, le=32)
     # Base58 secret key of the trading wallet; only needed for live trading.
     trading_private_key: SecretStr | None = None
     # Hard gate: live orders are impossible unless this is true (and never under tests).

@@ -160,6 +160,58 @@ class JobIntervals(DomainModel):
     discover_tokens: int = Field(default=30, ge=1)
     refresh_tokens: int = Field(default=5, ge=1)
     research: int = Field(default=1440, ge=1)
+    sync_webhooks: int = Field(default=10, ge=1)
+    shadow_outcomes: int = Field(default=5, ge=1)
+
+
+class SignalConfig(DomainModel):
+    """Live scoring (walltrack/live/scoring, docs/live.md)."""
+
+    # A swap older than this when it reaches us is stored but never traded (copying late
+    # costs what it costs: DESIGN.md section 5, "what the evidence says").
+    stale_after_seconds: float = Field(default=120.0, gt=0)
+    # The same wallet buying the same mint again within this window is one decision.
+    duplicate_window_seconds: float = Field(default=300.0, gt=0)
+    # Cluster amplification and independent confirmation look back this far.
+    amplification_window_seconds: float = Field(default=300.0, gt=0)
+    members_saturate: int = Field(default=2, ge=1)  # other members that give the full part
+    confirmations_saturate: int = Field(default=2, ge=1)  # other clusters' wallets, same
+    early_half_life_hours: float = Field(default=6.0, gt=0)  # pair age halving earliness
+
+
+class SafetyConfig(DomainModel):
+    """Token safety checks (walltrack/live/safety.py, docs/live.md)."""
+
+    require_mint_authority_revoked: bool = True
+    require_freeze_authority_revoked: bool = True
+    forbidden_extensions: list[str] = Field(default_factory=lambda: [
+        "permanentDelegate", "transferHook", "defaultAccountState"])
+    max_transfer_fee_bps: int = Field(default=100, ge=0, le=10_000)
+    max_top10_share: Fraction = 0.50  # of supply, pool vaults excluded
+    min_liquidity_usd: float = Field(default=5_000.0, ge=0)
+    max_round_trip_loss: Fraction = 0.25  # buy then sell back: more lost → honeypot-like
+    honeypot_probe_sol: float = Field(default=0.01, gt=0)
+    min_safety_score: Fraction = 0.5  # below → unsafe even when no single check failed
+    market_ttl_seconds: float = Field(default=60.0, gt=0)
+    holders_ttl_seconds: float = Field(default=600.0, gt=0)
+    authority_ttl_seconds: float = Field(default=600.0, gt=0)  # when not yet revoked
+    round_trip_ttl_seconds: float = Field(default=120.0, gt=0)
+    concurrency: int = Field(default=8, ge=1, le=64)
+
+
+class SourceConfig(DomainModel):
+    """Where swaps come from (WALLTRACK_SIGNAL_SOURCE picks webhook, polling or both)."""
+
+    poll_interval_seconds: float = Field(default=10.0, gt=0)
+    poll_concurrency: int = Field(default=4, ge=1, le=64)
+    poll_rate_per_second: float = Field(default=5.0, gt=0)
+    poll_signatures_limit: int = Field(default=50, ge=1, le=1000)
+    # No webhook delivery for this long while polling sees watched wallets trade → alert
+    # and polling switched on.
+    deadman_seconds: float = Field(default=600.0, gt=0)
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    inbox_retry_seconds: float = Field(default=5.0, ge=0)
+    outcome_horizons_seconds: list[int] = Field(default_factory=lambda: [300, 3600, 21600])
 
 
 class ExecutionConfig(DomainModel):
@@ -183,6 +235,9 @@ class DynamicConfig(DomainModel):
     clusters: ClusterConfig = Field(default_factory=ClusterConfig)
     jobs: JobIntervals = Field(default_factory=JobIntervals)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    signals: SignalConfig = Field(default_factory=SignalConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    sources: SourceConfig = Field(default_factory=SourceConfig)
 
     @classmethod
     def section_names(cls) -> list[str]:

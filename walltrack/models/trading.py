@@ -35,25 +35,31 @@ class SignalFactors(DomainModel):
 
 
 class SignalDecision(StrEnum):
-    trade = "trade"
-    log_only = "log_only"
-    exit = "exit"  # a watched wallet sold a token we hold
+    eligible = "eligible"  # score ≥ threshold: the trading engine may act on it
+    log_only = "log_only"  # stored with its breakdown and reason, nothing else
+
+
+class SignalSource(StrEnum):
+    webhook = "webhook"
+    polling = "polling"
 
 
 class DecisionReason(StrEnum):
+    """Why a signal got its decision: a closed set (docs/live.md)."""
+
     above_threshold = "above_threshold"
     high_conviction = "high_conviction"
     below_threshold = "below_threshold"
     blacklisted = "blacklisted"
-    not_watched = "not_watched"
     token_unsafe = "token_unsafe"  # noqa: S105 - a reason, not a secret
+    stale = "stale"  # the swap was older than signals.stale_after_seconds when it reached us
     position_limit = "position_limit"
     already_holding = "already_holding"
     breaker_open = "breaker_open"
     trading_paused = "trading_paused"
-    duplicate = "duplicate"
+    duplicate = "duplicate"  # the same wallet already bought this mint within the window
     insufficient_balance = "insufficient_balance"
-    source_sold = "source_sold"
+    source_sold = "source_sold"  # a sell: the trading engine's mirror exit reads it
 
 
 class Signal(DomainModel):
@@ -63,13 +69,21 @@ class Signal(DomainModel):
     mint: Address
     side: SwapSide
     sol_amount: NonNegative
+    token_amount: NonNegative = 0.0
+    price_sol: NonNegative | None = None  # the swap's own price (SOL per token)
+    price_usd: NonNegative | None = None  # the market's price when it was scored
+    slot: int | None = None
+    source: SignalSource = SignalSource.webhook
     observed_at: UtcDatetime = Field(default_factory=utcnow)
     swap_at: UtcDatetime
+    delay_seconds: float | None = None  # observed_at − swap_at
     factors: SignalFactors
     weights: dict[str, float]
     score: Fraction
+    high_conviction: bool = False
     decision: SignalDecision
     reason: DecisionReason
+    failed_checks: list[str] = Field(default_factory=list)
     message: str | None = None
 
 

@@ -1,0 +1,1 @@
+"""The live signal server: inbox, sources, scoring, token data (docs/live.md)."""
