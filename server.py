@@ -28,7 +28,11 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_from_settings(settings)
-    app = create_app(lambda: open_database(settings))
+    try:
+        app = create_app(settings, lambda: open_database(settings))
+    except WallTrackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(app, host=args.host or settings.server_host,
                 port=args.port or settings.server_port, log_config=None, access_log=False)
     return 0

@@ -1,4 +1,4 @@
-"""Build the Starlette app around one store."""
+"""Build the Starlette app around one store and the live service."""
 
 from __future__ import annotations
 
@@ -8,38 +8,79 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from walltrack.app.api import api_signals, api_status, health
 from walltrack.app.errors import EXCEPTION_HANDLERS
-from walltrack.store import Database, store_status
+from walltrack.app.webhooks import make_webhook_route
+from walltrack.errors import ConfigurationError
+from walltrack.live.inbox import InboxWriter
+from walltrack.live.service import LiveService
+from walltrack.live.state import TokenLookup
+from walltrack.settings import Settings, SignalSourceMode
+from walltrack.store import Database
+
+TokensFactory = Callable[[Settings, Database], TokenLookup]
 
 
-def create_app(open_db: Callable[[], Database]) -> Starlette:
-    """``open_db`` is called once at start-up; the store is closed at shutdown."""
+def check_webhook_settings(settings: Settings) -> bytes | None:
+    """The webhook secret, or None when webhooks are off; refuses a webhook mode without it."""
+    secret = settings.webhook_auth_header
+    if secret is None or not secret.get_secret_value():
+        if settings.signal_source is not SignalSourceMode.polling:
+            raise ConfigurationError(
+                f"WALLTRACK_SIGNAL_SOURCE={settings.signal_source.value} needs "
+                "WALLTRACK_WEBHOOK_AUTH_HEADER: the webhook route refuses to start without "
+                "the secret Helius sends in the Authorization header",
+                hint="set WALLTRACK_WEBHOOK_AUTH_HEADER (a long random string, the same one "
+                "jobs/sync_webhooks.py registers), or WALLTRACK_SIGNAL_SOURCE=polling")
+        return None
+    return secret.get_secret_value().encode()
+
+
+def create_app(settings: Settings, open_db: Callable[[], Database], *,
+               tokens: TokensFactory | None = None, live: bool = True) -> Starlette:
+    """``open_db`` is called once at start-up; the store is closed at shutdown.
+
+    ``live=False`` serves the API alone (no inbox writer, workers or sources).
+    """
+    secret = check_webhook_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
         app.state.db = await run_in_threadpool(open_db)
+        app.state.live = None
         try:
+            if live:
+                make_tokens = tokens or default_tokens
+                service = LiveService(app.state.db, settings,
+                                      make_tokens(settings, app.state.db))
+                await service.start()
+                app.state.live = service
             yield
         finally:
+            if app.state.live is not None:
+                await app.state.live.stop()
             await run_in_threadpool(app.state.db.close)
 
-    async def health(request: Request) -> JSONResponse:
-        status = await run_in_threadpool(store_status, request.app.state.db)
-        return JSONResponse({"ok": True, "store": status.mode,
-                             "schema_version": status.schema_version})
+    def writer_of(request: Request) -> InboxWriter:
+        return request.app.state.live.writer  # type: ignore[no-any-return]
 
-    async def api_status(request: Request) -> JSONResponse:
-        status = await run_in_threadpool(store_status, request.app.state.db)
-        return JSONResponse(status.model_dump())
+    routes = [
+        Route("/health", health),
+        Route("/api/status", api_status),
+        Route("/api/signals", api_signals),
+    ]
+    if secret is not None and live:
+        routes.append(Route("/webhooks/helius",
+                            make_webhook_route(secret, writer_of, settings.webhook_max_body_bytes),
+                            methods=["POST"]))
+    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+                     lifespan=lifespan)
 
-    return Starlette(
-        routes=[
-            Route("/health", health),
-            Route("/api/status", api_status),
-        ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        lifespan=lifespan,
-    )
+
+def default_tokens(settings: Settings, db: Database) -> TokenLookup:
+    from walltrack.live.token_data import build_token_data
+
+    return build_token_data(settings, db)
