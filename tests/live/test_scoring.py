@@ -137,3 +137,16 @@ async def test_missing_market_data_scores_low_and_names_it() -> None:
     sig = await score(state([]), swap(LONER), FixedTokens({MINT: unknown}))
     assert sig.reason is DecisionReason.token_unsafe
     assert sig.factors.detail["token"]["liquidity_usd"] is None
+
+
+async def test_the_worked_example_of_docs_live_md() -> None:
+    st = state([(LEADER, T - timedelta(seconds=200)), (M1, T - timedelta(seconds=100))])
+    tokens = FixedTokens({MINT: good_token(MINT, created=T - timedelta(minutes=30))})
+    sig = await score(st, swap(M2, sol=4.0), tokens)
+    assert (sig.factors.wallet, sig.factors.cluster) == (0.8, pytest.approx(0.8))
+    assert sig.factors.token == pytest.approx(0.884, abs=5e-4)
+    assert sig.factors.context == pytest.approx(0.922, abs=5e-4)
+    assert sig.score == pytest.approx(0.845, abs=5e-4)
+    assert sig.reason is DecisionReason.above_threshold
+    lone = await score(state([]), swap(LONER, sol=4.0), tokens)
+    assert lone.score == pytest.approx(0.720, abs=5e-4)
