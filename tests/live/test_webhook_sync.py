@@ -94,8 +94,9 @@ def test_plan_splits_keeps_addresses_in_place_and_deletes_strays() -> None:
         (ActionKind.delete, h.webhook_id) for h in current}
     # The same address on two of ours: kept once.
     dup = plan_webhooks([hook("a", ADDRS[:2]), hook("b", ADDRS[1:3])], ADDRS[:3], TARGET)
-    placed = [x for a in dup if a.kind is not ActionKind.delete for x in a.addresses]
-    assert ADDRS[1] not in placed or placed.count(ADDRS[1]) == 1
+    assert [(a.kind, a.webhook_id) for a in dup] == [(ActionKind.edit, "a"),
+                                                     (ActionKind.delete, "b")]
+    assert dup[0].addresses == sorted(ADDRS[:3])
 
 
 # --- against the simulator -------------------------------------------------------------------
