@@ -1,4 +1,5 @@
-"""Run the research jobs on their intervals (DynamicConfig.jobs, minutes) with APScheduler.
+"""Run the research jobs (and the webhook sync) on their intervals (DynamicConfig.jobs,
+minutes) with APScheduler.
 
     python jobs/scheduler.py            # run forever
     python jobs/scheduler.py --plan     # print what would be scheduled
@@ -20,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from walltrack.scheduling import ScheduledChain, research_plan, run_chain
+from walltrack.scheduling import ScheduledChain, run_chain, scheduler_plan
 
 JOBS_DIR = Path(__file__).resolve().parent
 
@@ -37,14 +38,15 @@ def run_job_process(name: str, forward: list[str]) -> int:
 
 def load_plan() -> list[ScheduledChain]:
     from walltrack.logging import configure_from_settings
-    from walltrack.settings import load_settings
+    from walltrack.settings import SignalSourceMode, load_settings
     from walltrack.store import open_database
     from walltrack.store.repositories import ConfigRepository
 
     settings = load_settings()
     configure_from_settings(settings)
     with open_database(settings) as db:
-        return research_plan(ConfigRepository(db).load().jobs)
+        return scheduler_plan(ConfigRepository(db).load().jobs,
+                              webhooks=settings.signal_source is not SignalSourceMode.polling)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import sys
 import httpx
 
 from tests.harness.processes import REPO_ROOT, run_server
+from walltrack.models import DynamicConfig
 from walltrack.models import JobOutcome
 from walltrack.store import Database
 from walltrack.store.migrations import available_migrations
@@ -25,7 +26,7 @@ def test_server_answers_health_and_status_with_json(db: Database, db_url: str) -
         assert health.json() == {"ok": True, "store": "hosted", "schema_version": LATEST}
         status = httpx.get(srv.url + "/api/status").json()
         assert status["row_counts"]["swaps"] == 0
-        assert status["config_sections"] == 11
+        assert status["config_sections"] == len(DynamicConfig.section_names())
         missing = httpx.get(srv.url + "/nope")
         assert missing.status_code == 404
         assert missing.json() == {"error": {"code": "http_404", "message": "Not Found"}}

@@ -6,6 +6,9 @@ Three heads, each on its interval (``DynamicConfig.jobs``, minutes):
 - the research chain ``discover_wallets → expand_tokens → profile_wallets →
   build_clusters`` on ``jobs.research`` — a follower runs only after its leader succeeded.
 
+Beside them, the live side's ``sync_webhooks`` (``jobs.sync_webhooks``) when the signal
+source uses webhooks (:func:`scheduler_plan`; the evaluation replays ``research_plan`` only).
+
 Heads that are due together run in ``JOB_ORDER`` (tokens first, then the chain), so one
 tick of the plan runs the research stages in exactly ``walltrack.intel.research.CHAIN``
 order. ``jobs/scheduler.py`` launches each job as a process on the wall clock; the
@@ -41,6 +44,16 @@ def research_plan(intervals: JobIntervals) -> list[ScheduledChain]:
                        jobs=("refresh_tokens",)),
         ScheduledChain(head=CHAIN_HEAD, minutes=intervals.research, jobs=chain),
     ]
+
+
+def scheduler_plan(intervals: JobIntervals, *, webhooks: bool) -> list[ScheduledChain]:
+    """What ``jobs/scheduler.py`` runs: the research plan, then the webhook sync when the
+    signal source uses webhooks (``WALLTRACK_SIGNAL_SOURCE`` webhook or both)."""
+    plan = research_plan(intervals)
+    if webhooks:
+        plan.append(ScheduledChain(head="sync_webhooks", minutes=intervals.sync_webhooks,
+                                   jobs=("sync_webhooks",)))
+    return plan
 
 
 def due_chains(plan: list[ScheduledChain], last_runs: Mapping[str, datetime],

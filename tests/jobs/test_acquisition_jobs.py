@@ -14,7 +14,7 @@ from tests.harness.processes import REPO_ROOT, ServerProcess, free_port, run_ser
 from walltrack.intel.research import CHAIN, RESEARCH_JOBS
 from walltrack.models import JobOutcome
 from walltrack.models.config import JobIntervals
-from walltrack.scheduling import due_chains, research_plan, run_chain
+from walltrack.scheduling import due_chains, research_plan, run_chain, scheduler_plan
 from walltrack.store import Database
 from walltrack.store.repositories import (
     FundingTransferRepository,
@@ -105,6 +105,16 @@ def test_the_plan_runs_tokens_then_the_research_chain_when_due() -> None:
     assert run_chain(plan[2], lambda j: ran.append(j) or (1 if j == "expand_tokens" else 0)) \
         == {"discover_wallets": 0, "expand_tokens": 1}
     assert ran == ["discover_wallets", "expand_tokens"]  # a follower waits on its leader
+
+
+def test_the_scheduler_adds_the_webhook_sync_when_webhooks_are_used() -> None:
+    intervals = JobIntervals(sync_webhooks=7)
+    assert scheduler_plan(intervals, webhooks=False) == research_plan(intervals)
+    plan = scheduler_plan(intervals, webhooks=True)
+    assert plan[:-1] == research_plan(intervals)
+    assert (plan[-1].head, plan[-1].minutes, plan[-1].jobs) == (
+        "sync_webhooks", 7, ("sync_webhooks",))
+    assert (REPO_ROOT / "jobs" / "sync_webhooks.py").is_file()
 
 
 def test_scheduler_once_runs_the_chains(sim: ServerProcess, db: Database, db_url: str) -> None:

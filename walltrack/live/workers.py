@@ -28,7 +28,7 @@ from walltrack.store.repository import to_db_value
 
 log = get_logger(__name__)
 
-_COLUMNS = SignalRepository.columns()
+_COLUMNS = [c for c in SignalRepository.columns() if c != "stored_at"]  # the store's clock
 _INSERT_SIGNAL = sql.SQL("INSERT INTO signals ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
     sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
     sql.SQL(", ").join(sql.Placeholder() * len(_COLUMNS)))

@@ -85,6 +85,7 @@ class Signal(DomainModel):
     reason: DecisionReason
     failed_checks: list[str] = Field(default_factory=list)
     message: str | None = None
+    stored_at: UtcDatetime | None = None  # set by the store when the row is written
 
 
 class PositionStatus(StrEnum):

@@ -30,7 +30,7 @@ ALTER TABLE signals ADD COLUMN price_usd double precision;          -- market pr
 ALTER TABLE signals ADD COLUMN high_conviction boolean NOT NULL DEFAULT false;
 ALTER TABLE signals ADD COLUMN failed_checks jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE signals ADD COLUMN delay_seconds double precision;      -- swap → observed
-ALTER TABLE signals ADD COLUMN stored_at timestamptz NOT NULL DEFAULT clock_timestamp();
+ALTER TABLE signals ADD COLUMN stored_at timestamptz DEFAULT clock_timestamp();  -- by the store
 ALTER TABLE signals ADD CONSTRAINT signals_decision
     CHECK (decision IN ('eligible', 'log_only'));
 ALTER TABLE signals ADD CONSTRAINT signals_one_per_swap UNIQUE (signature, wallet, mint);
