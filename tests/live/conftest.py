@@ -9,7 +9,6 @@ import pytest
 
 from tests.harness.app_server import serve_app
 from tests.live.helpers import AUTH, FixedTokens
-from tests.live.price_server import PriceBook, PriceServer
 from walltrack.app.factory import create_app
 from walltrack.settings import Settings
 from walltrack.store import Database, open_database
@@ -46,9 +45,3 @@ def watch(db: Database, *wallets: str, score: float = 0.8, cluster: str | None =
                    ON CONFLICT (address) DO UPDATE SET on_watchlist = EXCLUDED.on_watchlist,
                        score = EXCLUDED.score, status = EXCLUDED.status""",
                 (wallet, status, status != "blacklisted", score, cluster))
-
-
-@pytest.fixture
-def price_server() -> Iterator[PriceServer]:
-    with PriceServer(PriceBook()) as server:
-        yield server

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -66,3 +68,10 @@ class PriceServer:
     def __exit__(self, *_exc: Any) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@pytest.fixture(name="price_server")
+def price_server_fixture() -> Iterator[PriceServer]:
+    """A fresh price server per test (imported by the test modules that use it)."""
+    with PriceServer(PriceBook()) as server:
+        yield server

@@ -9,7 +9,10 @@ import polars as pl
 import pytest
 
 from tests.factories import WALLET, address, signature
-from tests.live.price_server import PriceServer
+from tests.live.price_server import (  # the fixture, by its name price_server
+    PriceServer,
+    price_server_fixture,  # noqa: F401
+)
 from walltrack.clients.base import ClientPolicy, RetryPolicy
 from walltrack.clients.jupiter import JupiterClient
 from walltrack.errors import ExternalAPIError

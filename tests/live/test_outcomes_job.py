@@ -9,7 +9,10 @@ from datetime import timedelta
 
 from tests.clients.fault_server import refused_url
 from tests.harness.processes import REPO_ROOT
-from tests.live.price_server import PriceServer
+from tests.live.price_server import (  # the fixture, by its name price_server
+    PriceServer,
+    price_server_fixture,  # noqa: F401
+)
 from tests.live.test_outcomes import M1, M2, T0, make_signal, outcomes
 from walltrack.models import JobOutcome
 from walltrack.store import Database
