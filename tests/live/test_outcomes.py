@@ -15,7 +15,7 @@ from tests.live.price_server import (  # the fixture, by its name price_server
 )
 from walltrack.clients.base import ClientPolicy, RetryPolicy
 from walltrack.clients.jupiter import JupiterClient
-from walltrack.errors import ExternalAPIError
+from walltrack.errors import ExternalAPIError, ValidationError
 from walltrack.live.outcomes import (
     OutcomePolicy,
     measure_due,
@@ -81,6 +81,8 @@ def test_scheduling_adds_each_missing_row_once(db: Database) -> None:
     assert schedule_outcomes(db, SourceConfig()) == 3  # 21 600 s for a, b and c
     assert schedule_outcomes(db, SourceConfig()) == 0
     assert len(outcomes(db)) == 9
+    with pytest.raises(ValidationError, match="positive"):
+        schedule_outcomes(db, SourceConfig(outcome_horizons_seconds=[0, 300]))
 
 
 async def test_measurement_follows_the_price_path(db: Database,
