@@ -165,6 +165,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def cmd_calibration(args: argparse.Namespace) -> int:
+    from walltrack.live.outcomes import score_buckets
+
+    settings = load_settings()
+    configure_from_settings(settings)
+    with open_database(settings) as db:
+        table = score_buckets(db, args.horizon, args.bucket)
+    print(f"Shadow outcomes at {args.horizon} s by score bucket (buy signals; return = "
+          "price then / market price at scoring − 1)")
+    if table.is_empty():
+        print("  no signals yet")
+        return 0
+    heads = ("bucket", "signals", "measured", "hit %", "mean %", "median %", "eligible %")
+    print("  " + "  ".join(f"{h:>10}" for h in heads))
+    for row in table.iter_rows(named=True):
+        cells = (f"{row['bucket']:.2f}", f"{row['signals']:,}", f"{row['measured']:,}",
+                 _pct(row["hit_rate"]), _pct(row["mean_return"]), _pct(row["median_return"]),
+                 _pct(row["eligible_share"]))
+        print("  " + "  ".join(f"{c:>10}" for c in cells))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="walltrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -180,8 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--fresh", action="store_true",
                      help="empty the research tables first (needed to switch markets)")
     sub.add_parser("status", help="print the store's status")
+    calibration = sub.add_parser(
+        "calibration", help="hit rate and returns of the signals by score bucket")
+    calibration.add_argument("--horizon", type=int, default=3600,
+                             help="seconds after the swap (one of sources."
+                             "outcome_horizons_seconds)")
+    calibration.add_argument("--bucket", type=float, default=0.1, help="bucket width")
     args = parser.parse_args(argv)
-    handlers = {"run": cmd_run, "status": cmd_status}
+    handlers = {"run": cmd_run, "status": cmd_status, "calibration": cmd_calibration}
     if args.command is None:  # bare `python -m walltrack` = `run` with its defaults
         args = parser.parse_args(["run", *(argv or [])])
     try:

@@ -43,6 +43,8 @@ def research_plan(intervals: JobIntervals) -> list[ScheduledChain]:
         ScheduledChain(head="refresh_tokens", minutes=intervals.refresh_tokens,
                        jobs=("refresh_tokens",)),
         ScheduledChain(head=CHAIN_HEAD, minutes=intervals.research, jobs=chain),
+        ScheduledChain(head="shadow_outcomes", minutes=intervals.shadow_outcomes,
+                       jobs=("shadow_outcomes",)),
     ]
 
 

@@ -89,17 +89,23 @@ def test_a_job_explains_an_unreachable_api(db: Database, db_url: str) -> None:
 
 
 def test_the_plan_runs_tokens_then_the_research_chain_when_due() -> None:
-    plan = research_plan(JobIntervals(discover_tokens=30, refresh_tokens=5, research=1440))
-    assert [c.head for c in plan] == ["discover_tokens", "refresh_tokens", "discover_wallets"]
+    plan = research_plan(JobIntervals(discover_tokens=30, refresh_tokens=5, research=1440,
+                                      shadow_outcomes=15))
+    assert [c.head for c in plan] == ["discover_tokens", "refresh_tokens", "discover_wallets",
+                                      "shadow_outcomes"]
     assert plan[2].jobs == ("discover_wallets", "expand_tokens", "profile_wallets",
                             "build_clusters")
+    assert plan[3].jobs == ("shadow_outcomes",) and plan[3].minutes == 15
     # One tick of everything runs the stages in the chain's order.
-    assert tuple(s for c in plan for j in c.jobs for s in RESEARCH_JOBS[j]) == CHAIN
+    assert tuple(s for c in plan for j in c.jobs if j in RESEARCH_JOBS
+                 for s in RESEARCH_JOBS[j]) == CHAIN
+    assert all((REPO_ROOT / "jobs" / f"{j}.py").is_file() for c in plan for j in c.jobs)
     t0 = datetime(2025, 6, 1, tzinfo=UTC)
     assert due_chains(plan, {}, t0) == plan
     last = {c.head: t0 for c in plan}
     assert due_chains(plan, last, t0 + timedelta(minutes=10)) == [plan[1]]
-    assert due_chains(plan, last, t0 + timedelta(minutes=30)) == plan[:2]
+    assert due_chains(plan, last, t0 + timedelta(minutes=15)) == [plan[1], plan[3]]
+    assert due_chains(plan, last, t0 + timedelta(minutes=30)) == [*plan[:2], plan[3]]
     assert due_chains(plan, last, t0 + timedelta(days=3)) == plan  # coalesced: once
     ran: list[str] = []
     assert run_chain(plan[2], lambda j: ran.append(j) or (1 if j == "expand_tokens" else 0)) \
@@ -128,7 +134,8 @@ def test_scheduler_once_runs_the_chains(sim: ServerProcess, db: Database, db_url
     assert "discover_tokens: every 30 min" in done.stdout
     assert ("discover_wallets: every 1440 min, then expand_tokens → profile_wallets → "
             "build_clusters") in done.stdout
-    for job in RESEARCH_JOBS:
+    assert "shadow_outcomes: every 5 min" in done.stdout
+    for job in (*RESEARCH_JOBS, "shadow_outcomes"):
         assert f"{job} exited 0" in done.stdout
     ran = {r.job for r in JobRunRepository(db).last_runs()}
     assert set(RESEARCH_JOBS) <= ran

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from pydantic import Field
 
 from walltrack.errors import WallTrackError
+from walltrack.intel.research import RESEARCH_JOBS
 from walltrack.jobrunner import research_job_main
+from walltrack.live.outcomes_job import shadow_outcomes_main
 from walltrack.logging import get_logger
 from walltrack.models import DomainModel, JobRun
 from walltrack.progress import Progress, no_progress
@@ -28,6 +30,9 @@ from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository, JobRunRepository
 
 log = get_logger(__name__)
+
+# The plan's jobs outside the research chain, by name: the same entry points as their scripts.
+LIVE_JOB_MAINS: dict[str, Callable[..., int]] = {"shadow_outcomes": shadow_outcomes_main}
 
 # Against the local simulator: lift the real APIs' throttles (it has none).
 SIMULATOR_FORWARD = ("--sim-clock", "--helius-rps", "1000", "--dex-rps", "1000")
@@ -72,7 +77,10 @@ def replay_schedule(
         def launch(job: str) -> int:
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
-                code = research_job_main(job, list(forward), settings=settings, db=db)
+                if job in RESEARCH_JOBS:
+                    code = research_job_main(job, list(forward), settings=settings, db=db)
+                else:  # the live jobs of the plan (no signals in a research replay: no-ops)
+                    code = LIVE_JOB_MAINS[job](list(forward), settings=settings, db=db)
             report.last_summaries[job] = out.getvalue().strip()
             report.job_runs[job] = report.job_runs.get(job, 0) + 1
             return code
