@@ -9,8 +9,7 @@ import sys
 import httpx
 
 from tests.harness.processes import REPO_ROOT, run_server
-from walltrack.models import DynamicConfig
-from walltrack.models import JobOutcome
+from walltrack.models import DynamicConfig, JobOutcome
 from walltrack.store import Database
 from walltrack.store.migrations import available_migrations
 from walltrack.store.repositories import JobRunRepository

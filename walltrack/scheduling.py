@@ -1,10 +1,11 @@
 """What the scheduler runs and when: one plan for the real scheduler and the evaluation.
 
-Three heads, each on its interval (``DynamicConfig.jobs``, minutes):
+Four heads, each on its interval (``DynamicConfig.jobs``, minutes):
 
 - ``discover_tokens`` and ``refresh_tokens`` (cheap, DexScreener only);
 - the research chain ``discover_wallets → expand_tokens → profile_wallets →
-  build_clusters`` on ``jobs.research`` — a follower runs only after its leader succeeded.
+  build_clusters`` on ``jobs.research`` — a follower runs only after its leader succeeded;
+- ``shadow_outcomes`` (what prices did after each signal; nothing to do without signals).
 
 Beside them, the live side's ``sync_webhooks`` (``jobs.sync_webhooks``) when the signal
 source uses webhooks (:func:`scheduler_plan`; the evaluation replays ``research_plan`` only).
