@@ -54,6 +54,7 @@ async def health(request: Request) -> JSONResponse:
         **figures,
         "workers": len(live.workers) if live else 0,
         "watched_wallets": len(live.state.watch) if live and live.state else 0,
+        "sources": live.sources_status() if live else None,
         "now": utcnow().isoformat(),
     })
 

@@ -11,15 +11,19 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.intel.amplification import load_index
+from walltrack.live.deadman import Deadman
 from walltrack.live.inbox import InboxWriter
 from walltrack.live.listener import ChangeListener
+from walltrack.live.live_store import LiveStore
+from walltrack.live.polling import Poller
 from walltrack.live.recent_buys import RecentBuys
 from walltrack.live.state import LiveState, TokenLookup
 from walltrack.live.watchset import load_watchset
 from walltrack.live.workers import InboxWorker
 from walltrack.logging import get_logger
-from walltrack.models import Signal
+from walltrack.models import DynamicConfig, Signal
 from walltrack.settings import Settings, SignalSourceMode
 from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository
@@ -63,6 +67,11 @@ class LiveService:
         self.workers: list[InboxWorker] = []
         self.listener: ChangeListener | None = None
         self.counters = LiveCounters()
+        self.store = LiveStore(db.url)
+        self.rpc: SolanaRpcClient | None = None
+        self.poller: Poller | None = None
+        self.deadman: Deadman | None = None
+        self.polling_active = False
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -100,17 +109,70 @@ class LiveService:
                                  on_signals=self._count)
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(self.stop_event)))
+        self._start_sources()
         self.wake.set()  # whatever a previous run left pending
         log.info("live_started", watched=len(self.state.watch), workers=len(self.workers),
                  source=self.source_mode.value)
 
+    def _config(self) -> DynamicConfig:
+        assert self.state is not None
+        return self.state.config
+
+    def _watched(self) -> frozenset[str]:
+        assert self.state is not None
+        return self.state.watch.watched
+
+    def _start_sources(self) -> None:
+        """Polling runs in ``polling``/``both`` mode; in ``webhook`` mode the deadman probes
+        with the same poller and switches polling on when the webhook went silent."""
+        self.rpc = SolanaRpcClient.from_settings(self.settings)
+        self.poller = Poller(self.rpc, self.writer, self.store, self._watched, self._config)
+        if self.source_mode is SignalSourceMode.webhook:
+            self.deadman = Deadman(self.poller, self.store, self._config, mode=self.source_mode)
+            self._tasks.append(asyncio.create_task(self.deadman.run(self.stop_event)))
+            self._tasks.append(asyncio.create_task(self._poll_when_forced()))
+        else:
+            self._tasks.append(asyncio.create_task(self._poll()))
+
+    async def _poll(self) -> None:
+        assert self.poller is not None
+        self.polling_active = True
+        await self.poller.run(self.stop_event)
+
+    async def _poll_when_forced(self) -> None:
+        assert self.deadman is not None
+        while not self.stop_event.is_set():
+            if self.deadman.polling_forced:
+                log.warning("live_polling_forced_by_deadman")
+                await self._poll()
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=1.0)
+
+    def sources_status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"mode": self.source_mode.value,
+                                  "polling_active": self.polling_active}
+        if self.poller is not None and self.poller.last_report is not None:
+            status["last_poll"] = self.poller.last_report.model_dump(mode="json")
+        if self.deadman is not None:
+            status["deadman"] = {
+                "polling_forced": self.deadman.polling_forced,
+                "tripped_at": self.deadman.tripped_at.isoformat()
+                if self.deadman.tripped_at else None,
+                "verdict": self.deadman.last_verdict.model_dump(mode="json")
+                if self.deadman.last_verdict else None}
+        return status
+
     async def stop(self) -> None:
         self.stop_event.set()
         self.wake.set()
-        await self.writer.stop()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, timeout=10.0)
+        await self.writer.stop()  # after the sources: what they submitted is committed
         for worker in self.workers:
             await worker.close()
+        if self.rpc is not None:
+            await self.rpc.aclose()
+        await self.store.close()
         log.info("live_stopped", signals=self.counters.signals)
