@@ -123,7 +123,9 @@ def main() -> None:
                "WALLTRACK_WEBHOOK_AUTH_HEADER": AUTH, "WALLTRACK_INBOX_WORKERS": "2",
                "WALLTRACK_HELIUS_API_URL": sim_url, "WALLTRACK_HELIUS_API_KEY": "simulator",
                "WALLTRACK_DEXSCREENER_URL": sim_url, "WALLTRACK_JUPITER_URL": sim_url,
-               "WALLTRACK_SOLANA_RPC_URLS": sim_url + "/rpc", "WALLTRACK_LOG_LEVEL": "WARNING"}
+               "WALLTRACK_SOLANA_RPC_URLS": sim_url + "/rpc", "WALLTRACK_LOG_LEVEL": "WARNING",
+               "WALLTRACK_JUPITER_RPS": "1000", "WALLTRACK_DEXSCREENER_RPS": "1000",
+               "WALLTRACK_RPC_RPS": "1000"}
         bare_cmd = [sys.executable, str(ROOT / "benchmarks/bare_webhook.py"), "--port", "{port}"]
         server_cmd = [sys.executable, "server.py", "--port", "{port}"]
         with run_server(bare_cmd, ready_path="/health") as bare, \

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     webhook_url: AnyHttpUrl | None = None
     webhook_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     inbox_workers: int = Field(default=2, ge=1, le=32)
+    # The live server's request rates per API (your plan's; empty: the published free
+    # limits — Jupiter keyless 0.5/s, DexScreener 5/s, RPC by WALLTRACK_HELIUS_PLAN).
+    jupiter_rps: float | None = Field(default=None, gt=0)
+    dexscreener_rps: float | None = Field(default=None, gt=0)
+    rpc_rps: float | None = Field(default=None, gt=0)
     # Base58 secret key of the trading wallet; only needed for live trading.
     trading_private_key: SecretStr | None = None
     # Hard gate: live orders are impossible unless this is true (and never under tests).

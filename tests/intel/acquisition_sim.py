@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.simulator.conftest import ThreadServer
+from tests.harness.app_server import ThreadServer
 from walltrack.clients.base import ClientPolicy
 from walltrack.simulator import PRESETS, Market, generate_market
 from walltrack.simulator.server import create_app

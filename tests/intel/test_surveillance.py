@@ -9,8 +9,8 @@ import httpx
 import polars as pl
 import pytest
 
+from tests.harness.app_server import ThreadServer
 from tests.intel.acquisition_sim import FAST, acq_market  # noqa: F401
-from tests.simulator.conftest import ThreadServer
 from walltrack.clients.base import RetryPolicy
 from walltrack.clients.dexscreener import DexScreenerClient
 from walltrack.intel.surveillance import refresh_tokens, status_for

@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.app_server import serve_app
+from tests.harness.app_server import ThreadServer, serve_app
 from tests.live.helpers import AUTH, FixedTokens
-from tests.simulator.conftest import ThreadServer
 from walltrack.app.factory import create_app
 from walltrack.models import Wallet
 from walltrack.settings import Settings

@@ -3,20 +3,16 @@ prices a test sets between runs; every request's ids are recorded."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.harness.processes import free_port
+from tests.harness.app_server import ThreadServer
 
 
 @dataclass
@@ -42,32 +38,12 @@ class PriceBook:
         return Starlette(routes=[Route("/price/v3", price_v3)])
 
 
-class PriceServer:
+class PriceServer(ThreadServer):
     """Real uvicorn in a thread serving a :class:`PriceBook`."""
 
     def __init__(self, book: PriceBook) -> None:
+        super().__init__(book.app(), lifespan="auto")
         self.book = book
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(book.app(), host="127.0.0.1",
-                                                    port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> PriceServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(name="price_server")

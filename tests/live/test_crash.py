@@ -40,7 +40,8 @@ def server_env(db_url: str, sim_url: str, tmp: str) -> dict[str, str]:
             "WALLTRACK_DATA_DIR": tmp, "WALLTRACK_HELIUS_API_URL": sim_url,
             "WALLTRACK_HELIUS_API_KEY": "simulator", "WALLTRACK_DEXSCREENER_URL": sim_url,
             "WALLTRACK_JUPITER_URL": sim_url, "WALLTRACK_SOLANA_RPC_URLS": sim_url + "/rpc",
-            "WALLTRACK_LOG_LEVEL": "WARNING"}
+            "WALLTRACK_LOG_LEVEL": "WARNING", "WALLTRACK_JUPITER_RPS": "1000",
+            "WALLTRACK_DEXSCREENER_RPS": "1000", "WALLTRACK_RPC_RPS": "1000"}
 
 
 def scalar(db: Database, query: str) -> Any:

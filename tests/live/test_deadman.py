@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.factories import signature
-from tests.live.conftest import ThreadServer
+from tests.harness.app_server import ThreadServer
 from tests.live.test_polling import FAST, WINDOW, advance, busy_wallets, config, sim_now
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.live.deadman import Deadman, DeadmanState, judge

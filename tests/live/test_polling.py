@@ -10,7 +10,7 @@ import orjson
 import polars as pl
 import pytest
 
-from tests.live.conftest import ThreadServer
+from tests.harness.app_server import ThreadServer
 from walltrack.clients.base import ClientPolicy
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.live.inbox import InboxEntry, InboxWriter

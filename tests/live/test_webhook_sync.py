@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from tests.factories import address
+from tests.harness.app_server import ThreadServer
 from tests.live.conftest import SIM_KEY, put_on_watchlist
-from tests.simulator.conftest import ThreadServer
 from walltrack.clients.helius import HELIUS_POLICY, HeliusClient, Webhook
 from walltrack.errors import ConfigurationError
 from walltrack.live.live_store import get_status

@@ -10,7 +10,7 @@ import pytest
 from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
 
-from tests.simulator.conftest import ThreadServer
+from tests.harness.app_server import ThreadServer
 from walltrack.simulator import Market
 from walltrack.simulator.server import create_app
 

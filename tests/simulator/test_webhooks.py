@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.simulator.conftest import ThreadServer
+from tests.harness.app_server import ThreadServer
 from walltrack.simulator import Market
 from walltrack.simulator.server import create_app
 

@@ -68,6 +68,17 @@ def sign_transaction(transaction_b64: str, keypair: Keypair) -> str:
     return base64.b64encode(bytes(signed)).decode()
 
 
+# How Jupiter says a pair cannot be swapped (400 with errorCode COULD_NOT_FIND_ANY_ROUTE,
+# "Could not find any route" in the message; older answers "No routes found").
+NO_ROUTE_MARKERS = ("COULD_NOT_FIND_ANY_ROUTE", "Could not find any route", "No routes found")
+
+
+class NoRouteError(ExternalAPIError):
+    """Jupiter found no route for the pair (a token that cannot be sold is a trap)."""
+
+    code = "no_route"
+
+
 class JupiterClient:
     def __init__(
         self,
@@ -120,10 +131,16 @@ class JupiterClient:
         cached = self._quotes.get(key)
         if cached and not fresh and now - cached[0] < self.quote_ttl:
             return cached[1]
-        data = await self.http.request("GET", "/swap/v1/quote", params={
-            "inputMint": input_mint, "outputMint": output_mint, "amount": str(int(amount)),
-            "slippageBps": slippage_bps, "swapMode": swap_mode,
-        })
+        try:
+            data = await self.http.request("GET", "/swap/v1/quote", params={
+                "inputMint": input_mint, "outputMint": output_mint, "amount": str(int(amount)),
+                "slippageBps": slippage_bps, "swapMode": swap_mode,
+            })
+        except ExternalAPIError as exc:
+            if exc.status == 400 and any(m in str(exc) for m in NO_ROUTE_MARKERS):
+                raise NoRouteError(f"no route from {input_mint} to {output_mint}",
+                                   api="jupiter", status=400) from None
+            raise
         quote = parse_model("jupiter", JupiterQuote, data, "quote")
         self._quotes = {k: v for k, v in self._quotes.items() if now - v[0] < self.quote_ttl}
         self._quotes[key] = (self.clock(), quote)

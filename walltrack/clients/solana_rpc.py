@@ -22,6 +22,17 @@ from solders.pubkey import Pubkey
 
 from walltrack.clients.base import ApiClient, ClientPolicy, parse_model, request_was_sent
 from walltrack.clients.helius_swaps import to_swaps
+from walltrack.clients.mint_accounts import (
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    LargestAccount,
+    MintInfo,
+    TokenAccountInfo,
+    parse_largest,
+    parse_mint,
+    parse_supply,
+    parse_token_accounts,
+)
 from walltrack.clients.models import (
     RpcBlockhash,
     RpcSignatureInfo,
@@ -66,10 +77,7 @@ def helius_rpc_policy(rate_per_second: float) -> ClientPolicy:
 # The free plan's published RPC limit: 10 requests/s (developer 50, business 200,
 # professional 500 — walltrack.settings.HELIUS_PLANS). Used for providers that Helius bills.
 HELIUS_RPC_POLICY = helius_rpc_policy(10.0)
-TOKEN_PROGRAMS = (
-    "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
-    "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
-)
+TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 SYSTEM_PROGRAM = "11111111111111111111111111111111"
 log = get_logger("walltrack.clients.solana_rpc")
 
@@ -286,6 +294,27 @@ class SolanaRpcClient:
         if result is not None and not isinstance(result, dict):
             raise ExternalAPIError("getTransaction: result is not an object", api="solana_rpc")
         return result
+
+    async def get_mint_info(self, mint: str) -> MintInfo | None:
+        """The mint's authorities, supply and Token-2022 extensions (None: no account)."""
+        result = await self.call("getAccountInfo",
+                                 [check_address(mint), {"encoding": "jsonParsed"}])
+        return parse_mint(mint, _value(result, "getAccountInfo"))
+
+    async def get_token_largest_accounts(self, mint: str) -> list[LargestAccount]:
+        result = await self.call("getTokenLargestAccounts", [check_address(mint)])
+        return parse_largest(_value(result, "getTokenLargestAccounts"))
+
+    async def get_token_supply(self, mint: str) -> int:
+        result = await self.call("getTokenSupply", [check_address(mint)])
+        return parse_supply(_value(result, "getTokenSupply"))
+
+    async def get_token_account_infos(self, addresses: list[str]) -> dict[str, TokenAccountInfo]:
+        """Parsed token accounts (owner, mint, amount) of up to 100 addresses."""
+        result = await self.call("getMultipleAccounts",
+                                 [[check_address(a) for a in addresses[:100]],
+                                  {"encoding": "jsonParsed"}])
+        return parse_token_accounts(addresses[:100], _value(result, "getMultipleAccounts"))
 
     async def get_latest_blockhash(self) -> RpcBlockhash:
         result = await self.call("getLatestBlockhash", [{"commitment": "confirmed"}])

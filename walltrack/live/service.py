@@ -13,6 +13,7 @@ from typing import Any
 
 from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.intel.amplification import load_index
+from walltrack.live.clients import rpc_client
 from walltrack.live.deadman import Deadman
 from walltrack.live.inbox import InboxWriter
 from walltrack.live.listener import ChangeListener
@@ -125,7 +126,7 @@ class LiveService:
     def _start_sources(self) -> None:
         """Polling runs in ``polling``/``both`` mode; in ``webhook`` mode the deadman probes
         with the same poller and switches polling on when the webhook went silent."""
-        self.rpc = SolanaRpcClient.from_settings(self.settings)
+        self.rpc = rpc_client(self.settings)
         self.poller = Poller(self.rpc, self.writer, self.store, self._watched, self._config)
         if self.source_mode is SignalSourceMode.webhook:
             self.deadman = Deadman(self.poller, self.store, self._config, mode=self.source_mode)
@@ -174,5 +175,8 @@ class LiveService:
             await worker.close()
         if self.rpc is not None:
             await self.rpc.aclose()
+        close_tokens = getattr(self.tokens, "aclose", None)
+        if close_tokens is not None:
+            await close_tokens()
         await self.store.close()
         log.info("live_stopped", signals=self.counters.signals)

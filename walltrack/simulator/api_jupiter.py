@@ -39,6 +39,8 @@ def quote(state: MarketState, params: dict[str, str]) -> dict[str, Any] | str:
         mint, buy = input_mint, False
     else:
         return "TOKEN_NOT_TRADABLE: one side must be SOL and the other a simulated token"
+    if not buy and state.traits.get(mint) == "one_way":
+        return "COULD_NOT_FIND_ANY_ROUTE"  # a honeypot: buys route, sells never do
     started = time.perf_counter()
     tok = state.tokens[mint]
     if tok["launch_t"] > state.clock.now():

@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.routing import Route
 
-from walltrack.simulator import execution, render
+from walltrack.simulator import execution, render, token_safety
 from walltrack.simulator.execution import SettleError
 from walltrack.simulator.http import JSON
 from walltrack.simulator.state import MarketState
@@ -124,6 +124,38 @@ def methods(state: MarketState) -> dict[str, Callable[[list[Any]], Any]]:
             return None
         return render.parsed_transaction(row, render.enhanced(row))
 
+    def get_account_info(params: list[Any]) -> Any:
+        address = str(params[0])
+        value = token_safety.mint_account(state, address)
+        if value is None:
+            value = token_safety.parsed_token_account(state, address)
+        return {"context": _context(state, True), "value": value}
+
+    def get_multiple_accounts(params: list[Any]) -> Any:
+        return {"context": _context(state, True), "value": [
+            token_safety.mint_account(state, str(a))
+            or token_safety.parsed_token_account(state, str(a)) for a in params[0]]}
+
+    def get_token_largest_accounts(params: list[Any]) -> Any:
+        mint = str(params[0])
+        if mint not in state.tokens:
+            raise RpcError(-32602, "Invalid param: not a Token mint")
+        dec = int(state.tokens[mint]["decimals"])
+        return {"context": _context(state, True), "value": [
+            {"address": acc, "amount": str(amount), "decimals": dec,
+             "uiAmount": amount / 10**dec, "uiAmountString": str(amount / 10**dec)}
+            for acc, _owner, amount in token_safety.holders(state, mint)[:20]]}
+
+    def get_token_supply(params: list[Any]) -> Any:
+        mint = str(params[0])
+        if mint not in state.tokens:
+            raise RpcError(-32602, "Invalid param: not a Token mint")
+        tok = state.tokens[mint]
+        amount, dec = int(tok["supply_raw"]), int(tok["decimals"])
+        return {"context": _context(state, True), "value": {
+            "amount": str(amount), "decimals": dec, "uiAmount": amount / 10**dec,
+            "uiAmountString": str(amount / 10**dec)}}
+
     def get_latest_blockhash(params: list[Any]) -> Any:
         blockhash, last_valid = execution.latest_blockhash(state)
         return {
@@ -183,6 +215,10 @@ def methods(state: MarketState) -> dict[str, Callable[[list[Any]], Any]]:
         "getSignaturesForAddress": get_signatures_for_address,
         "getTransaction": get_transaction,
         "getLatestBlockhash": get_latest_blockhash,
+        "getAccountInfo": get_account_info,
+        "getMultipleAccounts": get_multiple_accounts,
+        "getTokenLargestAccounts": get_token_largest_accounts,
+        "getTokenSupply": get_token_supply,
         "simulateTransaction": simulate_transaction,
         "sendTransaction": send_transaction,
         "getSignatureStatuses": get_signature_statuses,

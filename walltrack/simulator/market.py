@@ -27,6 +27,7 @@ from walltrack.simulator.population import (
     make_tokens,
     make_wallets,
 )
+from walltrack.simulator.token_safety import plant_traits
 
 log = get_logger(__name__)
 
@@ -332,6 +333,8 @@ def generate_market(params: SimParams | None = None) -> Market:
             ),
         }
     )
+    truth_tokens = truth_tokens.with_columns(pl.Series(
+        "safety_trait", plant_traits(p.seed, truth_tokens["fate"].to_list()), dtype=pl.String))
     truth_wallets = pl.DataFrame(
         {
             "wallet": wl.address,

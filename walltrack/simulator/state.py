@@ -83,6 +83,12 @@ class MarketState:
         self._build_chain()
         self._build_pools()
         self._build_listings()
+        truth = market.truth_tokens
+        self.traits: dict[str, str] = (
+            {m: t for m, t in zip(truth["mint"].to_list(), truth["safety_trait"].to_list(),
+                                  strict=True) if t}
+            if "safety_trait" in truth.columns else {})
+        self.token_accounts: dict[str, tuple[str, str]] = {}  # seen holder accounts
 
     # ----- chain and address index -------------------------------------------------------
     def _build_chain(self) -> None:
