@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.harness.processes import run_server
 from tests.live.conftest import watch
@@ -40,8 +41,9 @@ async def register(sim_url: str, hook_url: str, wallets: list[str]) -> None:
             authHeader=AUTH))
 
 
-def test_live_phase_deliveries_become_scored_signals(db: Database, db_url: str,
-                                                     tmp_path: Any) -> None:
+@pytest.mark.parametrize("source", ["webhook", "polling"])
+def test_live_phase_swaps_become_scored_signals(db: Database, db_url: str, tmp_path: Any,
+                                                source: str) -> None:
     # The market's clock is set so the delivered window ends before the wall clock's now:
     # a delivery's delay is then real (wall clock − simulated swap time) and never negative.
     start = datetime.fromtimestamp(int(time.time()) - SERVE_AT - LIVE_SECONDS - 5, UTC)
@@ -52,11 +54,20 @@ def test_live_phase_deliveries_become_scored_signals(db: Database, db_url: str,
     wallets = sorted(set(window["wallet"].to_list()))
     assert len(wallets) >= 5
     watch(db, *wallets)
+    with db.connection() as conn:  # poll every second (the default is 10 s)
+        conn.execute("UPDATE config SET value = value || %s WHERE key = 'sources'",
+                     (Jsonb({"poll_interval_seconds": 1.0}),))
     with serving_process(params, start_at=SERVE_AT) as sim_url:
-        env = server_env(db_url, sim_url, str(tmp_path))
+        env = server_env(db_url, sim_url, str(tmp_path)) | {"WALLTRACK_SIGNAL_SOURCE": source}
         with run_server([sys.executable, "server.py", "--port", "{port}"],
                         ready_path="/health", env=env) as server:
-            asyncio.run(register(sim_url, server.url + "/webhooks/helius", wallets))
+            if source == "webhook":
+                asyncio.run(register(sim_url, server.url + "/webhooks/helius", wallets))
+            else:  # the first round only sets each wallet's cursor (no backfill)
+                deadline = time.monotonic() + 60
+                while scalar(db, "SELECT count(*) FROM poll_cursors") < len(wallets):
+                    assert time.monotonic() < deadline, server.log_tail()
+                    time.sleep(0.2)
             for _ in range(LIVE_SECONDS // 60):
                 httpx.post(sim_url + "/sim/advance", json={"seconds": 60})
                 time.sleep(0.25)
@@ -75,7 +86,7 @@ def test_live_phase_deliveries_become_scored_signals(db: Database, db_url: str,
     assert sim_state["delivery_failures"] == 0
     for s in page["data"]:
         assert set(s["factors"]["detail"]) >= {"wallet", "cluster", "token", "context", "safety"}
-        assert s["source"] == "webhook"
+        assert s["source"] == source
         assert s["delay_seconds"] >= 0
     # Token data came from the simulator's APIs: market figures for launched tokens.
     assert any(s["factors"]["detail"]["token"]["liquidity_usd"] for s in page["data"])
