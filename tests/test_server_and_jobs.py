@@ -22,8 +22,11 @@ def test_server_answers_health_and_status_with_json(db: Database, db_url: str) -
                     env={"WALLTRACK_DATABASE_URL": db_url}) as srv:
         health = httpx.get(srv.url + "/health")
         assert health.status_code == 200
-        assert health.json() == {"ok": True, "store": "hosted", "schema_version": LATEST}
+        body = health.json()
+        assert (body["ok"], body["store"], body["source"]) == (True, "hosted", "polling")
+        assert (body["inbox_pending"], body["oldest_pending_seconds"]) == (0, None)
         status = httpx.get(srv.url + "/api/status").json()
+        assert status["schema_version"] == LATEST
         assert status["row_counts"]["swaps"] == 0
         assert status["config_sections"] == len(DynamicConfig.section_names())
         missing = httpx.get(srv.url + "/nope")

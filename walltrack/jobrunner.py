@@ -161,17 +161,23 @@ def batch_gc() -> None:
     gc.set_threshold(*BATCH_GC_THRESHOLDS)
 
 
+def add_clock_arguments(p: argparse.ArgumentParser, *, data_clock: bool) -> None:
+    """A job's clock: the wall clock, the simulator's, the newest stored swap, or given."""
+    clock = p.add_mutually_exclusive_group()
+    clock.add_argument("--sim-clock", action="store_true",
+                       help="now = the simulator's clock (GET /sim/state at the DexScreener URL)")
+    if data_clock:
+        clock.add_argument("--data-clock", action="store_true",
+                           help="now = the newest stored swap (a simulated market in the past)")
+    clock.add_argument("--now", type=datetime.fromisoformat, default=None,
+                       help="an explicit 'now' (ISO 8601, UTC)")
+
+
 def research_parser(job: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"jobs/{job}.py",
                                 description=f"the research job {job!r}: "
                                 + " → ".join(RESEARCH_JOBS[job]))
-    clock = p.add_mutually_exclusive_group()
-    clock.add_argument("--sim-clock", action="store_true",
-                       help="now = the simulator's clock (GET /sim/state at the DexScreener URL)")
-    clock.add_argument("--data-clock", action="store_true",
-                       help="now = the newest stored swap (a simulated market in the past)")
-    clock.add_argument("--now", type=datetime.fromisoformat, default=None,
-                       help="an explicit 'now' (ISO 8601, UTC)")
+    add_clock_arguments(p, data_clock=True)
     p.add_argument("--helius-rps", type=float, default=None,
                    help="Helius (and RPC) requests per second; default: the plan's limit")
     p.add_argument("--dex-rps", type=float, default=None,

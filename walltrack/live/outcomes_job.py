@@ -17,7 +17,7 @@ from walltrack.clients.dexscreener import DexScreenerClient
 from walltrack.clients.jupiter import JUPITER_KEYLESS_POLICY, JupiterClient
 from walltrack.clients.usage import UsageMeter
 from walltrack.intel.market_clock import market_now
-from walltrack.jobrunner import client_options, run_job
+from walltrack.jobrunner import add_clock_arguments, client_options, run_job
 from walltrack.live.outcomes import OutcomesRun, record_outcomes
 from walltrack.settings import Settings
 from walltrack.store import Database
@@ -30,11 +30,7 @@ def shadow_outcomes_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=f"jobs/{JOB}.py",
         description="schedule and measure the shadow outcomes of every signal")
-    clock = p.add_mutually_exclusive_group()
-    clock.add_argument("--sim-clock", action="store_true",
-                       help="now = the simulator's clock (GET /sim/state at the DexScreener URL)")
-    clock.add_argument("--now", type=datetime.fromisoformat, default=None,
-                       help="an explicit 'now' (ISO 8601, UTC)")
+    add_clock_arguments(p, data_clock=False)
     p.add_argument("--jup-rps", type=float, default=None,
                    help="Jupiter requests per second (default: the keyless limit)")
     p.add_argument("--dex-rps", type=float, default=None,
