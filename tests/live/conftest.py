@@ -36,7 +36,7 @@ def tokens() -> FixedTokens:
 @pytest.fixture
 def live_url(live_settings: Settings, tokens: FixedTokens, db: Database) -> Iterator[str]:
     app = create_app(live_settings, lambda: open_database(live_settings),
-                     tokens=lambda _s, _d: tokens)
+                     tokens=lambda *_: tokens)
     with serve_app(app) as url:
         yield url
 

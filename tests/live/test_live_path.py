@@ -116,7 +116,7 @@ def test_a_restart_resumes_the_pending_inbox(live_settings: Settings, db: Databa
                          (signature(f"p{i}"), "webhook",
                           orjson.dumps(swap_tx(signature(f"p{i}"), w, MINT, ts=t))))
     app = create_app(live_settings, lambda: open_database(live_settings),
-                     tokens=lambda _s, _d: FixedTokens())
+                     tokens=lambda *_: FixedTokens())
     with serve_app(app):
         wait_for(lambda: scalar(db, "SELECT count(*) FROM signals") == 2)
     assert scalar(db, "SELECT count(*) FROM inbox WHERE status = 'pending'") == 0
@@ -146,7 +146,7 @@ def test_health_without_a_store_answers_503(live_settings: Settings, db: Databas
     import psycopg
 
     app = create_app(live_settings, lambda: open_database(live_settings),
-                     tokens=lambda _s, _d: FixedTokens())
+                     tokens=lambda *_: FixedTokens())
     name = scalar(db, "SELECT current_database()")
     with serve_app(app) as url:
         assert httpx.get(url + "/health").status_code == 200

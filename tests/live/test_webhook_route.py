@@ -149,3 +149,20 @@ def test_fuzzed_bodies_never_get_a_5xx_or_an_inbox_row(live_url: str, db: Databa
     # Only bodies that were a JSON array of objects with a signature could be stored;
     # random data never has a 32-100 character signature.
     assert inbox_rows(db) == []
+
+
+def test_delivered_events_are_metered_as_helius_credits(live_settings, db: Database) -> None:
+    from tests.harness.app_server import serve_app
+    from tests.live.helpers import FixedTokens
+    from walltrack.app.factory import create_app
+    from walltrack.store import open_database
+
+    app = create_app(live_settings, lambda: open_database(live_settings),
+                     tokens=lambda *_: FixedTokens())
+    with serve_app(app) as url:
+        post(url, delivery(signature("m1"), signature("m2"), signature("m3")))
+        post(url, delivery(signature("m1")))  # a duplicate is billed all the same
+    with db.connection() as conn:  # flushed when the server stopped
+        row = conn.execute("SELECT webhook_events, credits FROM api_usage "
+                           "WHERE api = 'helius'").fetchone()
+    assert row == (4, 4)

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from walltrack.app.api import api_signals, api_status, health
 from walltrack.app.errors import EXCEPTION_HANDLERS
 from walltrack.app.webhooks import make_webhook_route
+from walltrack.clients.usage import UsageMeter
 from walltrack.errors import ConfigurationError
 from walltrack.live.inbox import InboxWriter
 from walltrack.live.service import LiveService
@@ -20,7 +21,7 @@ from walltrack.live.state import TokenLookup
 from walltrack.settings import Settings, SignalSourceMode
 from walltrack.store import Database
 
-TokensFactory = Callable[[Settings, Database], TokenLookup]
+TokensFactory = Callable[[Settings, Database, UsageMeter], TokenLookup]
 
 
 def check_webhook_settings(settings: Settings) -> bytes | None:
@@ -54,8 +55,9 @@ def create_app(settings: Settings, open_db: Callable[[], Database], *,
         try:
             if live:
                 make_tokens = tokens or default_tokens
+                meter = UsageMeter()
                 service = LiveService(app.state.db, settings,
-                                      make_tokens(settings, app.state.db))
+                                      make_tokens(settings, app.state.db, meter), meter=meter)
                 await service.start()
                 app.state.live = service
             yield
@@ -67,6 +69,9 @@ def create_app(settings: Settings, open_db: Callable[[], Database], *,
     def writer_of(request: Request) -> InboxWriter:
         return request.app.state.live.writer  # type: ignore[no-any-return]
 
+    def meter_of(request: Request) -> UsageMeter:
+        return request.app.state.live.meter  # type: ignore[no-any-return]
+
     routes = [
         Route("/health", health),
         Route("/api/status", api_status),
@@ -74,13 +79,14 @@ def create_app(settings: Settings, open_db: Callable[[], Database], *,
     ]
     if secret is not None and live:
         routes.append(Route("/webhooks/helius",
-                            make_webhook_route(secret, writer_of, settings.webhook_max_body_bytes),
+                            make_webhook_route(secret, writer_of, meter_of,
+                                               settings.webhook_max_body_bytes),
                             methods=["POST"]))
     return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
                      lifespan=lifespan)
 
 
-def default_tokens(settings: Settings, db: Database) -> TokenLookup:
+def default_tokens(settings: Settings, db: Database, meter: UsageMeter) -> TokenLookup:
     from walltrack.live.token_data import build_token_data
 
-    return build_token_data(settings, db)
+    return build_token_data(settings, db, meter)

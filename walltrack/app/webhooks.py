@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from walltrack.app.errors import error_body
+from walltrack.clients.usage import UsageMeter
 from walltrack.errors import StoreError
 from walltrack.live.inbox import InboxEntry, InboxWriter
 from walltrack.logging import get_logger
@@ -78,6 +79,7 @@ def entries_of(body: bytes) -> list[InboxEntry]:
 
 
 def make_webhook_route(secret: bytes, writer_of: Callable[[Request], InboxWriter],
+                       meter_of: Callable[[Request], UsageMeter],
                        max_body: int) -> Callable[[Request], Awaitable[Response]]:
     async def helius_webhook(request: Request) -> Response:
         if not authorized(request.headers.get("authorization"), secret):
@@ -96,6 +98,7 @@ def make_webhook_route(secret: bytes, writer_of: Callable[[Request], InboxWriter
         except DeliveryError as exc:
             return error_body("bad_delivery", str(exc), 400)
         writer: InboxWriter = writer_of(request)
+        meter_of(request).record_webhook_events(len(entries))  # Helius bills each event
         try:
             ack = await writer.submit(entries, SignalSource.webhook)
         except StoreError as exc:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from walltrack.clients.solana_rpc import SolanaRpcClient
+from walltrack.clients.usage import UsageMeter
+from walltrack.errors import WallTrackError
 from walltrack.intel.amplification import load_index
 from walltrack.live.clients import rpc_client
 from walltrack.live.deadman import Deadman
@@ -28,6 +30,7 @@ from walltrack.models import DynamicConfig, Signal
 from walltrack.settings import Settings, SignalSourceMode
 from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository
+from walltrack.store.usage import UsageRepository
 
 log = get_logger(__name__)
 
@@ -57,8 +60,10 @@ class LiveCounters:
 
 
 class LiveService:
-    def __init__(self, db: Database, settings: Settings, tokens: TokenLookup) -> None:
+    def __init__(self, db: Database, settings: Settings, tokens: TokenLookup, *,
+                 meter: UsageMeter | None = None) -> None:
         self.db = db
+        self.meter = meter or UsageMeter()
         self.settings = settings
         self.tokens = tokens
         self.state: LiveState | None = None
@@ -111,6 +116,7 @@ class LiveService:
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(self.stop_event)))
         self._start_sources()
+        self._tasks.append(asyncio.create_task(self._flush_usage_every(60.0)))
         self.wake.set()  # whatever a previous run left pending
         log.info("live_started", watched=len(self.state.watch), workers=len(self.workers),
                  source=self.source_mode.value)
@@ -126,7 +132,7 @@ class LiveService:
     def _start_sources(self) -> None:
         """Polling runs in ``polling``/``both`` mode; in ``webhook`` mode the deadman probes
         with the same poller and switches polling on when the webhook went silent."""
-        self.rpc = rpc_client(self.settings)
+        self.rpc = rpc_client(self.settings, self.meter)
         self.poller = Poller(self.rpc, self.writer, self.store, self._watched, self._config)
         if self.source_mode is SignalSourceMode.webhook:
             self.deadman = Deadman(self.poller, self.store, self._config, mode=self.source_mode)
@@ -149,6 +155,19 @@ class LiveService:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=1.0)
+
+    async def _flush_usage_every(self, seconds: float) -> None:
+        while not self.stop_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+            await self.flush_usage()
+
+    async def flush_usage(self) -> None:
+        """API calls, credits and webhook events of this process → ``api_usage``."""
+        try:
+            await asyncio.to_thread(UsageRepository(self.db).flush, self.meter)
+        except WallTrackError as exc:  # the counts stay in the meter for the next flush
+            log.warning("usage_flush_failed", error=str(exc))
 
     def sources_status(self) -> dict[str, Any]:
         status: dict[str, Any] = {"mode": self.source_mode.value,

@@ -26,6 +26,7 @@ from walltrack.clients.dexscreener import DexScreenerClient, canonical_pair
 from walltrack.clients.jupiter import JupiterClient, NoRouteError
 from walltrack.clients.mint_accounts import MintExtension, MintInfo
 from walltrack.clients.solana_rpc import SolanaRpcClient
+from walltrack.clients.usage import UsageMeter
 from walltrack.errors import ExternalAPIError, StoreError
 from walltrack.live.clients import dexscreener_client, jupiter_client, rpc_client
 from walltrack.live.safety import Holders, RoundTrip, assess, holders_share
@@ -213,7 +214,7 @@ class TokenData:
         return RoundTrip(probe, buy.out_amount, sell.out_amount)
 
 
-def build_token_data(settings: Settings, db: Database) -> TokenData:
+def build_token_data(settings: Settings, db: Database, meter: UsageMeter) -> TokenData:
     """The server's token lookup: the configured APIs, the safety section read live."""
     repo = ConfigRepository(db)
     holder: dict[str, Any] = {"cfg": repo.load().safety, "at": time.monotonic()}
@@ -228,5 +229,5 @@ def build_token_data(settings: Settings, db: Database) -> TokenData:
             holder["at"] = time.monotonic()
         return holder["cfg"]  # type: ignore[no-any-return]
 
-    return TokenData(rpc_client(settings), dexscreener_client(settings),
-                     jupiter_client(settings), db, config)
+    return TokenData(rpc_client(settings, meter), dexscreener_client(settings, meter),
+                     jupiter_client(settings, meter), db, config)
