@@ -160,3 +160,36 @@ def test_health_without_a_store_answers_503(live_settings: Settings, db: Databas
                 assert answer.json()["ok"] is False
             finally:
                 admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+class BrokenTokens(FixedTokens):
+    """Token data that crashes for one mint (a bug in a lookup must not stop the inbox)."""
+
+    def __init__(self, bad: str) -> None:
+        super().__init__()
+        self.bad = bad
+
+    async def view(self, mint: str):
+        if mint == self.bad:
+            raise RuntimeError("lookup bug")
+        return await super().view(mint)
+
+
+def test_an_unexpected_error_parks_the_item_and_the_worker_lives_on(
+        live_settings: Settings, db: Database) -> None:
+    bad_mint = address("bad-mint")
+    watch(db, W1)
+    with db.connection() as conn:
+        conn.execute("UPDATE config SET value = value || %s WHERE key = 'sources'",
+                     (Jsonb({"inbox_max_attempts": 2, "inbox_retry_seconds": 0.0}),))
+    app = create_app(live_settings, lambda: open_database(live_settings),
+                     tokens=lambda *_: BrokenTokens(bad_mint))
+    with serve_app(app) as url:
+        t = now_s()
+        post(url, [swap_tx(signature("crash"), W1, bad_mint, ts=t)])
+        wait_for(lambda: scalar(db, "SELECT status FROM inbox WHERE signature = %s",
+                                signature("crash")) == "parked")
+        post(url, [swap_tx(signature("after"), W1, MINT, ts=t)])
+        wait_for(lambda: scalar(db, "SELECT count(*) FROM signals") == 1)
+    assert "RuntimeError: lookup bug" in scalar(
+        db, "SELECT last_error FROM inbox WHERE signature = %s", signature("crash"))

@@ -78,9 +78,10 @@ class InboxWorker:
             done, made = [], []
             for item, result in zip(items, results, strict=True):
                 if isinstance(result, BaseException):
-                    if not isinstance(result, WallTrackError | ValueError | KeyError
-                                      | TypeError):
+                    if not isinstance(result, Exception):  # cancellation, exit: not the item's
                         raise result
+                    # Any error of one item is that item's: retried, then parked — a bug
+                    # in scoring must not stop the inbox.
                     parked = await inbox.fail(conn, item, f"{type(result).__name__}: {result}",
                                               max_attempts=cfg.inbox_max_attempts,
                                               retry_seconds=cfg.inbox_retry_seconds)
@@ -103,7 +104,7 @@ class InboxWorker:
             self._wake.clear()  # before the claim: a commit after it wakes us again
             try:
                 took = await self.run_once()
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, WallTrackError) as exc:
                 log.error("inbox_worker_store_error", worker=self.name, error=str(exc))
                 if self._conn is not None:
                     with contextlib.suppress(psycopg.Error):
