@@ -1,0 +1,1 @@
+"""Risk protections and the manager that combines them (docs/risk.md)."""
