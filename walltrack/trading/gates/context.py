@@ -11,6 +11,9 @@ from pydantic import ConfigDict, Field
 from walltrack.models.base import Address, DomainModel, Fraction, NonNegative, UtcDatetime
 from walltrack.trading.risk.locks import Lock
 
+LAMPORT_SOL = 1e-9
+"""Comparisons of SOL amounts forgive less than one lamport of float rounding."""
+
 
 class EntryGateConfig(DomainModel):
     """Gate settings that ``RiskConfig`` and ``SizingConfig`` do not already hold."""

@@ -6,7 +6,7 @@ cap of the sizing (``exposure_headroom_sol``), so a trade never takes exposure o
 
 from __future__ import annotations
 
-from walltrack.trading.gates.context import EntryContext, GateReason, GateVerdict
+from walltrack.trading.gates.context import LAMPORT_SOL, EntryContext, GateReason, GateVerdict
 
 NAME = "exposure"
 
@@ -15,7 +15,7 @@ def gate(ctx: EntryContext) -> GateVerdict | None:
     exposure = ctx.exposure_sol
     cap = ctx.gates.max_total_exposure_sol
     room = cap - exposure
-    if room < ctx.gates.min_trade_sol:
+    if room + LAMPORT_SOL < ctx.gates.min_trade_sol:
         return GateVerdict(gate=NAME, reason=GateReason.max_exposure,
                            message=f"{exposure:.4f} SOL in open positions "
                                    f"(cap {cap:.4f} SOL)",
