@@ -74,6 +74,11 @@ class EntryContext(DomainModel):
         return sum(p.size_sol for p in self.open_positions.values())
 
     @property
+    def exposure_headroom_sol(self) -> float:
+        """Room left under the exposure cap: the sizing's ``exposure_headroom_sol``."""
+        return max(0.0, self.gates.max_total_exposure_sol - self.exposure_sol)
+
+    @property
     def active_locks(self) -> tuple[Lock, ...]:
         return tuple(lock for lock in self.locks if lock.active_at(self.now))
 
