@@ -50,6 +50,7 @@ def others(n: int, size: float = 0.1) -> dict[str, HeldPosition]:
 LOCK = Lock(kind=LockKind.drawdown_pause, reason="dd", since=NOW - timedelta(hours=1))
 EXPIRED = Lock(kind=LockKind.daily_loss, reason="day", since=NOW - timedelta(hours=5),
                until=NOW)
+FULL = Lock(kind=LockKind.max_positions, reason="full", since=NOW)
 FUTURE = Lock(kind=LockKind.daily_loss, reason="day", since=NOW, until=NOW + timedelta(hours=1))
 
 
@@ -62,8 +63,10 @@ FUTURE = Lock(kind=LockKind.daily_loss, reason="day", since=NOW, until=NOW + tim
     ({"locks": (FUTURE,)}, GateReason.protection_lock),
     ({"locks": (EXPIRED,)}, None),  # until == now: expired
     ({"locks": (EXPIRED, LOCK)}, GateReason.protection_lock),
+    ({"locks": (FULL,)}, None),  # left to the max_positions gate
+    ({"locks": (FULL, LOCK)}, GateReason.protection_lock),
 ], ids=["open", "paused", "halted", "paused+lock", "sticky-lock", "timed-lock",
-        "expired-lock", "expired+sticky"])
+        "expired-lock", "expired+sticky", "max-positions-lock", "max-positions+sticky"])
 def test_paused_gate(overrides: dict[str, Any], reason: GateReason | None) -> None:
     verdict = paused.gate(ctx(**overrides))
     assert (verdict.reason if verdict else None) == reason
@@ -240,7 +243,7 @@ def test_the_first_failing_gate_decides(fixed: list[str], reason: GateReason | N
 
 def test_a_second_signal_for_a_held_mint_is_a_confirmation_even_with_a_full_book() -> None:
     decision = check_entry(ctx(open_positions={MINT: held(60, pid="pos-1")} | others(4),
-                               max_concurrent_positions=5))
+                               max_concurrent_positions=5, locks=(FULL,)))
     assert not decision.allowed
     assert decision.confirmation
     assert decision.verdict is not None and decision.verdict.position_id == "pos-1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import ClassVar
 
 from walltrack.trading.risk.base import (
     ExtraRiskEventKind,
@@ -28,7 +29,7 @@ def day_start(now: datetime) -> datetime:
 @dataclass(frozen=True, slots=True)
 class DailyLossLimit:
     limit: float | None = 0.10
-    name: str = "daily_loss_limit"
+    name: ClassVar[str] = "daily_loss_limit"
 
     def evaluate(self, snap: ProtectionSnapshot) -> ProtectionVerdict:
         start = day_start(snap.now)

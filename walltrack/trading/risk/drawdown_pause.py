@@ -7,6 +7,7 @@ lifts it (and restarts the peak at the equity of that moment).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from walltrack.models.trading import RiskEventKind
 from walltrack.trading.risk.base import ProtectionSnapshot, ProtectionVerdict, event
@@ -24,7 +25,7 @@ def drawdown(equity_sol: float, peak_sol: float) -> float:
 @dataclass(frozen=True, slots=True)
 class DrawdownPause:
     max_drawdown: float = 0.20
-    name: str = "drawdown_pause"
+    name: ClassVar[str] = "drawdown_pause"
 
     def evaluate(self, snap: ProtectionSnapshot) -> ProtectionVerdict:
         dd = drawdown(snap.equity_sol, snap.peak_equity_sol)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from walltrack.models.trading import RiskEventKind
 from walltrack.trading.risk.base import (
+    AnyRiskEvent,
     ClosedTrade,
     ProtectionSnapshot,
     ProtectionVerdict,
@@ -36,7 +38,7 @@ class LossStreak:
     reduced_multiplier: float = 0.5
     stop_distance: float = 0.30
     stop_loss_reasons: tuple[str, ...] = ("stop_loss",)
-    name: str = "loss_streak"
+    name: ClassVar[str] = "loss_streak"
 
     def streak(self, trades: Sequence[ClosedTrade]) -> tuple[int, bool]:
         """(trailing run of max-loss trades, whether a full streak happened since the last win)."""
@@ -61,7 +63,7 @@ class LossStreak:
         multiplier = self.reduced_multiplier if reduced else 1.0
         was_reduced = snap.size_multiplier < 1.0
         metrics = {"consecutive_max_losses": float(count)}
-        events = ()
+        events: tuple[AnyRiskEvent, ...] = ()
         if reduced and not was_reduced:
             events = (event(RiskEventKind.size_reduced, snap.now,
                             f"{self.max_loss_streak} consecutive max-loss trades: size × "

@@ -7,6 +7,7 @@ lifts it (each with a note and an event).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from walltrack.trading.risk.base import ProtectionSnapshot, ProtectionVerdict
 from walltrack.trading.risk.locks import LockKind
@@ -14,7 +15,7 @@ from walltrack.trading.risk.locks import LockKind
 
 @dataclass(frozen=True, slots=True)
 class ManualPause:
-    name: str = "manual_pause"
+    name: ClassVar[str] = "manual_pause"
 
     def evaluate(self, snap: ProtectionSnapshot) -> ProtectionVerdict:
         return ProtectionVerdict(protection=self.name, lock=snap.lock(LockKind.manual_pause))

@@ -7,6 +7,7 @@ recomputed on every evaluation and lifts itself when a position closes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from walltrack.trading.risk.base import ProtectionSnapshot, ProtectionVerdict
 from walltrack.trading.risk.locks import Lock, LockKind
@@ -15,7 +16,7 @@ from walltrack.trading.risk.locks import Lock, LockKind
 @dataclass(frozen=True, slots=True)
 class MaxPositions:
     max_concurrent_positions: int = 5
-    name: str = "max_positions"
+    name: ClassVar[str] = "max_positions"
 
     def evaluate(self, snap: ProtectionSnapshot) -> ProtectionVerdict:
         metrics = {"open_positions": float(snap.open_positions)}

@@ -8,6 +8,7 @@ A win is a trade with a positive PnL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from walltrack.models.trading import RiskEventKind
 from walltrack.trading.risk.base import ProtectionSnapshot, ProtectionVerdict, event
@@ -18,7 +19,7 @@ from walltrack.trading.risk.locks import Lock, LockKind
 class WinRateHalt:
     halt_win_rate: float = 0.40
     window: int = 50
-    name: str = "win_rate_halt"
+    name: ClassVar[str] = "win_rate_halt"
 
     def evaluate(self, snap: ProtectionSnapshot) -> ProtectionVerdict:
         held = snap.lock(LockKind.win_rate_halt)
