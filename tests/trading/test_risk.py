@@ -438,3 +438,24 @@ def test_properties_exits_always_allowed_and_the_drawdown_pause_never_lifts_alon
             assert state.lock(LockKind.drawdown_pause) is not None
             assert not out.entries_allowed
         assert out.entries_allowed is (not state.locks)
+
+
+def test_the_pure_flow_state_then_gates_then_sizing() -> None:
+    from walltrack.trading.gates import EntryContext, GateReason, check_entry
+    from walltrack.trading.sizing import SizingInputs, size_position
+
+    mint = "So11111111111111111111111111111111111111112"
+    trades = series("MMM", size=0.2)
+    out = MANAGER.evaluate(MANAGER.initial_state(), observe(closed_trades=trades))
+    ctx = EntryContext(now=NOW, signal_id="s", mint=mint, score=0.9, high_conviction=True,
+                       balance_sol=5.0, locks=out.state.locks)
+    assert check_entry(ctx).allowed
+    size = size_position(SizingInputs(capital_sol=out.state.capital_sol, high_conviction=True,
+                                      reduced=out.state.size_reduced, pool_liquidity_sol=500.0,
+                                      balance_sol=ctx.balance_sol,
+                                      exposure_headroom_sol=ctx.exposure_headroom_sol),
+                         MANAGER.sizing)
+    assert size.size_sol == pytest.approx(10.0 * 0.02 * 1.5 * 0.5)
+    paused = MANAGER.pause(out.state, "stop", NOW).state
+    blocked = check_entry(ctx.model_copy(update={"locks": paused.locks}))
+    assert blocked.reason is GateReason.protection_lock
