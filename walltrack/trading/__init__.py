@@ -1,0 +1,1 @@
+"""The trading engine: gates, sizing, risk, exits, orders, execution."""
