@@ -1,0 +1,27 @@
+"""Time stop: sell everything once the position has been open ``max_hours``, unless the
+price is at least ``unless_above`` × entry (a winner is left to its other rules)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from walltrack.trading.exits.base import ExitAction, ExitKind, PositionView, RuleConfig
+
+
+class TimeStop(RuleConfig):
+    exit_kind: ClassVar[ExitKind] = ExitKind.time_stop
+
+    kind: Literal["time_stop"] = "time_stop"
+    max_hours: float = Field(default=24.0, gt=0.0)
+    unless_above: float | None = Field(default=None, gt=0.0)  # multiple of entry; None: always
+
+    def evaluate(self, view: PositionView) -> ExitAction | None:
+        hours = view.age_seconds() / 3600.0
+        if hours < self.max_hours:
+            return None
+        if self.unless_above is not None and view.multiple >= self.unless_above:
+            return None
+        return ExitAction(ExitKind.time_stop, 1.0,
+                          f"time stop: open {hours:.1f} h ≥ {self.max_hours:g} h")
