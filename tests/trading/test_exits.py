@@ -442,6 +442,7 @@ def test_the_ladder_fires_beside_the_trailing_arm_and_both_persist() -> None:
     (StopLoss, {"loss": 0.0}), (StopLoss, {"loss": 1.0}), (StopLoss, {"loss": -0.1}),
     (TrailingStop, {"trail": 0.0}), (TrailingStop, {"arm_gain": -1}),
     (BreakEven, {"arm_gain": 0.0}), (BreakEven, {"lock_gain": -0.1}),
+    (BreakEven, {"arm_gain": 0.5, "lock_gain": 0.5}), (BreakEven, {"step_gain": 1e-300}),
     (Moonbag, {"keep": 0.0}), (Moonbag, {"keep": 0.6}), (Moonbag, {"trail": 1.0}),
     (TimeStop, {"max_hours": 0}), (TimeStop, {"unless_above": 0}),
     (MirrorExit, {"min_fraction": 0.0}), (MirrorExit, {"min_fraction": 0.5, "full_above": 0.4}),
@@ -570,10 +571,11 @@ unit = st.floats(min_value=0.01, max_value=0.99)
 
 @st.composite
 def random_strategy(draw: st.DrawFn) -> ExitStrategy:
+    arm = draw(st.floats(0.01, 5))
     pool: list[Any] = [
         StopLoss(loss=draw(unit)),
-        BreakEven(arm_gain=draw(st.floats(0.01, 5)), lock_gain=draw(st.floats(0, 1)),
-                  step_gain=draw(st.floats(0, 1))),
+        BreakEven(arm_gain=arm, lock_gain=arm * draw(st.floats(0, 0.99)),
+                  step_gain=draw(st.just(0.0) | st.floats(0.01, 1))),
         TrailingStop(arm_gain=draw(st.floats(0, 5)), trail=draw(unit)),
         Moonbag(keep=draw(st.floats(0.01, 0.5)), trail=draw(unit)),
         MirrorExit(min_fraction=draw(st.floats(0.01, 0.5)),

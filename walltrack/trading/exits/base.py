@@ -81,7 +81,7 @@ class StateUpdate:
             changes["ratchet_level"] = self.ratchet_level
         if not changes:
             return state
-        return ExitState.model_validate({**state.model_dump(), **changes})
+        return state.model_copy(update=changes)  # values come from the rules: already valid
 
 
 _NO_STATE = ExitState()

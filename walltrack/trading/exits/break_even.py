@@ -7,9 +7,9 @@ ever rises (``ratchet_level`` in the state); at or below it, everything is sold.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from walltrack.trading.exits.base import (
     ExitAction,
@@ -27,7 +27,16 @@ class BreakEven(RuleConfig):
     kind: Literal["break_even"] = "break_even"
     arm_gain: float = Field(default=1.0, gt=0.0)  # arms at +100 % (peak ≥ 2 × entry)
     lock_gain: float = Field(default=0.05, ge=0.0)  # first stop: entry × 1.05
-    step_gain: float = Field(default=0.0, ge=0.0)  # 0: one step only
+    step_gain: float = Field(default=0.0, ge=0.0)  # 0: one step only, else ≥ 0.01
+
+    @model_validator(mode="after")
+    def _sane(self) -> Self:
+        if self.lock_gain >= self.arm_gain:
+            raise ValueError("lock_gain must be below arm_gain: the stop sits under the price "
+                             "that armed it")
+        if 0 < self.step_gain < 0.01:
+            raise ValueError("step_gain is 0 (one step) or at least 0.01")
+        return self
 
     def level_for(self, peak_gain: float) -> float | None:
         """The ratchet level earned by a peak gain (``None``: not armed yet)."""

@@ -38,10 +38,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from walltrack.models.base import DomainModel
 from walltrack.models.trading import ExitRule as PlannedRule
@@ -92,9 +93,6 @@ class ExitStrategy(DomainModel):
     description: str = ""
     rules: tuple[AnyRule, ...] = ()
 
-    _ordered: tuple[RuleConfig, ...] = PrivateAttr(default=())
-    _moonbag: float = PrivateAttr(default=0.0)
-
     @model_validator(mode="after")
     def _one_per_kind(self) -> Self:
         kinds = [rule.kind for rule in self.rules]
@@ -104,18 +102,16 @@ class ExitStrategy(DomainModel):
                              f"{', '.join(repeated)}")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        self._ordered = tuple(sorted(self.rules, key=lambda r: _RANK[r.exit_kind]))
-        self._moonbag = next((r.keep for r in self.rules if isinstance(r, Moonbag)), 0.0)
-
-    @property
+    # Derived once per (frozen) strategy and cached on the instance: evaluation reads them
+    # for every position at every price update.
+    @cached_property
     def ordered_rules(self) -> tuple[RuleConfig, ...]:
-        return self._ordered
+        return tuple(sorted(self.rules, key=lambda r: _RANK[r.exit_kind]))
 
-    @property
+    @cached_property
     def moonbag_keep(self) -> float:
         """Share of the initial position kept from profit taking (0 without a moonbag)."""
-        return self._moonbag
+        return next((r.keep for r in self.rules if isinstance(r, Moonbag)), 0.0)
 
     def rule(self, kind: ExitKind) -> RuleConfig | None:
         return next((r for r in self.rules if r.exit_kind is kind), None)

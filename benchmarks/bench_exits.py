@@ -1,0 +1,116 @@
+"""Exit evaluation for 1 000 open positions on one price update, beside its floor (docs/exits.md).
+
+Positions spread over the named strategies with varied entry prices, states, ages and source
+sells; one update gives each a new price (most hold, some sell, a few are stale). Figures:
+(1) ``evaluate`` over 1 000 prebuilt views; (2) the same including building the 1 000
+``PositionView`` objects (what the engine does per update); (3) the floor: a bare loop making
+one comparison per position (``price <= stop``). Median and best of the rounds, in ms.
+
+    .venv/bin/python benchmarks/bench_exits.py [--positions 1000] [--rounds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from walltrack.trading.exits import (  # noqa: E402
+    NAMED_STRATEGIES,
+    ExitState,
+    PositionView,
+    evaluate,
+)
+
+
+def positions(n: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    strategies = list(NAMED_STRATEGIES.values())
+    rows = []
+    for i in range(n):
+        entry = rng.uniform(1e-8, 1e-5)
+        peak = entry * rng.uniform(1.0, 4.0)
+        price = None if rng.random() < 0.02 else peak * rng.uniform(0.55, 1.05)
+        initial = rng.uniform(1e5, 1e9)
+        done = rng.choice((0, 0, 0, 1, 2))
+        rows.append({
+            "strategy": strategies[i % len(strategies)],
+            "entry_price": entry, "price": price,
+            "price_at": now - timedelta(seconds=rng.uniform(0, 30)), "now": now,
+            "peak_price": peak, "opened_at": now - timedelta(hours=rng.uniform(0, 30)),
+            "initial_tokens": initial, "remaining_tokens": initial * (1 - 0.25 * done),
+            "state": ExitState(ladder_done=done, trailing_armed=peak > entry * 1.5),
+            "source_sold_fraction": rng.choice((None,) * 19 + (0.5,)),
+        })
+    return rows
+
+
+def view_of(row: dict) -> PositionView:
+    return PositionView(row["entry_price"], row["price"], row["price_at"], row["now"],
+                        row["peak_price"], row["opened_at"], row["initial_tokens"],
+                        row["remaining_tokens"], row["state"], row["source_sold_fraction"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--positions", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=300)
+    args = parser.parse_args()
+    rows = positions(args.positions)
+    pairs = [(row["strategy"], view_of(row)) for row in rows]
+    stops = [(row["price"] or 0.0, row["entry_price"] * 0.7) for row in rows]
+
+    def evaluate_only() -> None:
+        for strategy, view in pairs:
+            evaluate(strategy, view)
+
+    def build_and_evaluate() -> None:
+        for row in rows:
+            evaluate(row["strategy"], view_of(row))
+
+    def floor() -> None:
+        fired = 0
+        for price, stop in stops:
+            if price <= stop:
+                fired += 1
+
+    def measure(fn: object) -> tuple[float, float]:
+        times = []
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            fn()  # type: ignore[operator]
+            times.append((time.perf_counter() - started) * 1e3)
+        return statistics.median(times), min(times)
+
+    for fn in (evaluate_only, build_and_evaluate, floor):  # warm up
+        fn()
+    eval_med, eval_min = measure(evaluate_only)
+    build_med, build_min = measure(build_and_evaluate)
+    floor_med, floor_min = measure(floor)
+    statuses = Counter(evaluate(s, v).status.value for s, v in pairs)
+    print(json.dumps({
+        "bench": "exits", "positions": args.positions, "rounds": args.rounds,
+        "evaluate_ms_median": round(eval_med, 3), "evaluate_ms_best": round(eval_min, 3),
+        "build_and_evaluate_ms_median": round(build_med, 3),
+        "build_and_evaluate_ms_best": round(build_min, 3),
+        "floor_ms_median": round(floor_med, 4), "floor_ms_best": round(floor_min, 4),
+        "per_position_us": round(eval_med * 1e3 / args.positions, 2),
+        "target_ms": 5.0, "ok": eval_med <= 5.0 and build_med <= 5.0,
+        "outcomes": dict(sorted(statuses.items())),
+        "python": platform.python_version(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
