@@ -16,10 +16,10 @@ rule runs, so no rule can close a position at a price of zero. Every rule is pur
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import ClassVar, Protocol, Self, runtime_checkable
 
 from pydantic import ConfigDict, Field
 
@@ -72,16 +72,14 @@ class StateUpdate:
         )
 
     def apply(self, state: ExitState) -> ExitState:
-        changes: dict[str, Any] = {}
-        if self.ladder_done is not None and self.ladder_done != state.ladder_done:
-            changes["ladder_done"] = self.ladder_done
-        if self.trailing_armed is not None and self.trailing_armed != state.trailing_armed:
-            changes["trailing_armed"] = self.trailing_armed
-        if self.ratchet_level is not None and self.ratchet_level != state.ratchet_level:
-            changes["ratchet_level"] = self.ratchet_level
-        if not changes:
+        """The new state; the very same object when nothing changed."""
+        ladder = state.ladder_done if self.ladder_done is None else self.ladder_done
+        armed = state.trailing_armed if self.trailing_armed is None else self.trailing_armed
+        level = state.ratchet_level if self.ratchet_level is None else self.ratchet_level
+        if (ladder == state.ladder_done and armed == state.trailing_armed
+                and level == state.ratchet_level):
             return state
-        return state.model_copy(update=changes)  # values come from the rules: already valid
+        return ExitState(ladder_done=ladder, trailing_armed=armed, ratchet_level=level)
 
 
 _NO_STATE = ExitState()
@@ -92,9 +90,10 @@ class PositionView:
     """An open position as the exit rules see it, at one price update. Prices in SOL/token.
 
     ``price`` is ``None`` when no price is known (a price ≤ 0 counts as missing);
-    ``peak_price`` is the highest price seen since entry (before this update: rules use
-    :attr:`peak`, which includes the current price); ``source_sold_fraction`` is the share
-    of its holding the source wallet just sold (``None`` when it did not sell).
+    ``peak_price`` is the highest price seen since entry, before this update: rules read
+    ``peak``, which includes the current price and the entry, and ``multiple`` (price /
+    entry). ``source_sold_fraction`` is the share of its holding the source wallet just sold
+    (``None`` when it did not sell).
     """
 
     entry_price: float
@@ -107,6 +106,10 @@ class PositionView:
     remaining_tokens: float
     state: ExitState = _NO_STATE
     source_sold_fraction: float | None = None
+    # Derived once here, read by several rules: the peak including the current price, and
+    # the current price as a multiple of entry (0 without a price).
+    peak: float = field(init=False, repr=False, compare=False)
+    multiple: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (self.entry_price > 0 and math.isfinite(self.entry_price)):
@@ -118,35 +121,19 @@ class PositionView:
                              f"not {self.remaining_tokens}")
         if not self.peak_price >= 0:
             raise ValueError(f"peak_price must be ≥ 0, not {self.peak_price}")
-        if self.price is not None and math.isnan(self.price):
-            raise ValueError("price is NaN: pass None for a missing price")
+        price = self.price
+        if price is not None and not math.isfinite(price):
+            raise ValueError(f"price is {price}: pass None for a missing price")
         if self.source_sold_fraction is not None and not 0 <= self.source_sold_fraction <= 1:
             raise ValueError(f"source_sold_fraction must be in [0, 1], "
                              f"not {self.source_sold_fraction}")
+        price = price if price is not None and price > 0 else 0.0
+        object.__setattr__(self, "peak", max(self.peak_price, price, self.entry_price))
+        object.__setattr__(self, "multiple", price / self.entry_price)
 
     @property
     def has_price(self) -> bool:
-        return self.price is not None and self.price > 0 and math.isfinite(self.price)
-
-    @property
-    def current(self) -> float:
-        """The current price; only call when :attr:`has_price` (the strategy guarantees it)."""
-        assert self.price is not None
-        return self.price
-
-    @property
-    def peak(self) -> float:
-        """Highest price since entry, the current one included."""
-        price = self.price or 0.0
-        return max(self.peak_price, price, self.entry_price)
-
-    @property
-    def multiple(self) -> float:
-        """Current price / entry price."""
-        return self.current / self.entry_price
-
-    def age_seconds(self) -> float:
-        return (self.now - self.opened_at).total_seconds()
+        return self.price is not None and self.price > 0
 
 
 @dataclass(frozen=True, slots=True)

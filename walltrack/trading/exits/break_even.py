@@ -49,12 +49,15 @@ class BreakEven(RuleConfig):
 
     def evaluate(self, view: PositionView) -> RuleResult:
         old = view.state.ratchet_level
-        earned = self.level_for(view.peak / view.entry_price - 1.0)
+        peak_gain = view.peak / view.entry_price - 1.0
+        if old is None and peak_gain < self.arm_gain:
+            return None  # the common case, answered first
+        earned = self.level_for(peak_gain)
         level = old if earned is None or (old is not None and old >= earned) else earned
         if level is None:
             return None
         update = StateUpdate(ratchet_level=level) if level != old else None
-        if view.current <= view.entry_price * (1.0 + level):
+        if view.multiple <= 1.0 + level:
             return ExitAction(ExitKind.break_even, 1.0,
                               f"break-even ratchet: price {view.multiple:.3f}× entry ≤ "
                               f"stop {1.0 + level:.3f}×", update)

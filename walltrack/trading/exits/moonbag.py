@@ -29,8 +29,9 @@ class Moonbag(RuleConfig):
         if view.remaining_tokens > self.keep * view.initial_tokens * (1.0 + EPSILON):
             return None  # not down to the moonbag yet
         peak = view.peak
-        if view.current <= peak * (1.0 - self.trail):
+        price = view.price or 0.0
+        if price <= peak * (1.0 - self.trail):
             return ExitAction(ExitKind.moonbag, 1.0,
-                              f"moonbag trail: price {view.current / peak:.3f}× the peak "
+                              f"moonbag trail: price {price / peak:.3f}× the peak "
                               f"≤ {1.0 - self.trail:.3f}×")
         return None

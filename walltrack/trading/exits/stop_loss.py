@@ -16,8 +16,7 @@ class StopLoss(RuleConfig):
     loss: float = Field(default=0.30, gt=0.0, lt=1.0)  # 0.30: sell at −30 % or worse
 
     def evaluate(self, view: PositionView) -> ExitAction | None:
-        trigger = view.entry_price * (1.0 - self.loss)
-        if view.current <= trigger:
+        if view.multiple <= 1.0 - self.loss:
             return ExitAction(ExitKind.stop_loss, 1.0,
                               f"stop loss: price {view.multiple:.3f}× entry ≤ "
                               f"{1.0 - self.loss:.3f}×")

@@ -35,12 +35,11 @@ reads it back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Self
+from typing import Annotated, NamedTuple, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -54,6 +53,7 @@ from walltrack.trading.exits.base import (
     ExitState,
     PositionView,
     RuleConfig,
+    RuleResult,
     StateUpdate,
 )
 from walltrack.trading.exits.break_even import BreakEven
@@ -80,6 +80,8 @@ RULE_TYPES: Mapping[ExitKind, type[RuleConfig]] = MappingProxyType({
 })
 
 _PROFIT_TAKING = frozenset({ExitKind.take_profit_ladder, ExitKind.trailing_stop})
+_LADDER = ExitKind.take_profit_ladder
+_MIRROR = ExitKind.mirror_exit
 _RANK = {kind: i for i, kind in enumerate(EVALUATION_ORDER)}
 
 
@@ -109,6 +111,11 @@ class ExitStrategy(DomainModel):
         return tuple(sorted(self.rules, key=lambda r: _RANK[r.exit_kind]))
 
     @cached_property
+    def evaluators(self) -> tuple[tuple[ExitKind, Callable[[PositionView], RuleResult]], ...]:
+        """(kind, bound ``evaluate``) in evaluation order: the hot loop calls these."""
+        return tuple((rule.exit_kind, rule.evaluate) for rule in self.ordered_rules)
+
+    @cached_property
     def moonbag_keep(self) -> float:
         """Share of the initial position kept from profit taking (0 without a moonbag)."""
         return next((r.keep for r in self.rules if isinstance(r, Moonbag)), 0.0)
@@ -124,9 +131,10 @@ class OutcomeStatus(StrEnum):
     closed = "closed"  # nothing left to sell
 
 
-@dataclass(frozen=True, slots=True)
-class ExitOutcome:
-    """The one decision for a position at one price update, and the state to persist."""
+class ExitOutcome(NamedTuple):
+    """The one decision for a position at one price update, and the state to persist.
+
+    A named tuple (immutable, and the cheapest to build: one per position per update)."""
 
     status: OutcomeStatus
     state: ExitState
@@ -167,18 +175,19 @@ def evaluate(strategy: ExitStrategy, view: PositionView, *,
     actions: list[ExitAction] = []
     update: StateUpdate | None = None
     mirrored = False
-    for rule in strategy.ordered_rules:
-        if mirrored and rule.exit_kind is ExitKind.take_profit_ladder:
+    for kind, rule in strategy.evaluators:
+        if mirrored and kind is _LADDER:
             continue  # the mirror exit overrides the ladder on this update
-        result = rule.evaluate(view)
+        result = rule(view)
         if result is None:
             continue
-        if isinstance(result, StateUpdate):
-            found = result
+        if result.__class__ is StateUpdate:
+            found: StateUpdate | None = result  # type: ignore[assignment]
         else:
-            actions.append(result)
-            mirrored = mirrored or result.kind is ExitKind.mirror_exit
-            found = result.update
+            action: ExitAction = result  # type: ignore[assignment]
+            actions.append(action)
+            mirrored = mirrored or kind is _MIRROR
+            found = action.update
         if found is not None:
             update = found if update is None else update.merge(found)
 

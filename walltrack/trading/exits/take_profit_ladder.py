@@ -54,6 +54,8 @@ class TakeProfitLadder(RuleConfig):
         if done >= len(steps) or view.remaining_tokens <= 0:
             return None
         multiple = view.multiple
+        if multiple < steps[done].multiple:
+            return None  # the common case, answered first
         reached = done
         while reached < len(steps) and multiple >= steps[reached].multiple:
             reached += 1

@@ -3,6 +3,8 @@ price is at least ``unless_above`` × entry (a winner is left to its other rules
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import cached_property
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -17,10 +19,15 @@ class TimeStop(RuleConfig):
     max_hours: float = Field(default=24.0, gt=0.0)
     unless_above: float | None = Field(default=None, gt=0.0)  # multiple of entry; None: always
 
+    @cached_property
+    def max_age(self) -> timedelta:
+        return timedelta(hours=self.max_hours)
+
     def evaluate(self, view: PositionView) -> ExitAction | None:
-        hours = view.age_seconds() / 3600.0
-        if hours < self.max_hours:
+        age = view.now - view.opened_at
+        if age < self.max_age:
             return None
+        hours = age.total_seconds() / 3600.0
         if self.unless_above is not None and view.multiple >= self.unless_above:
             return None
         return ExitAction(ExitKind.time_stop, 1.0,

@@ -34,9 +34,9 @@ class TrailingStop(RuleConfig):
         if not armed:
             if peak < view.entry_price * (1.0 + self.arm_gain):
                 return None
-        trigger = peak * (1.0 - self.trail)
-        if view.current <= trigger:
+        price = view.price or 0.0
+        if price <= peak * (1.0 - self.trail):
             return ExitAction(ExitKind.trailing_stop, 1.0,
-                              f"trailing stop: price {view.current / peak:.3f}× the peak "
+                              f"trailing stop: price {price / peak:.3f}× the peak "
                               f"≤ {1.0 - self.trail:.3f}×", None if armed else _ARMED)
         return None if armed else _ARMED
