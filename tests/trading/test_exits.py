@@ -633,3 +633,12 @@ def test_properties(strategy: ExitStrategy, position: PositionView) -> None:
             result = rule.evaluate(position)
             if isinstance(result, ExitAction):
                 assert 0 < result.fraction <= 1
+
+
+def test_position_view_is_immutable_and_derives_peak_and_multiple() -> None:
+    v = view(2.0, entry=0.5, peak=1.5)
+    assert v.peak == 2.0 and v.multiple == 4.0
+    assert view(None, entry=0.5, peak=0.2).peak == 0.5  # never below entry, 0 without a price
+    assert view(None).multiple == 0.0
+    with pytest.raises(AttributeError):
+        v.price = 3.0  # type: ignore[misc]

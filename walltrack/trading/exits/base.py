@@ -85,6 +85,24 @@ class StateUpdate:
 _NO_STATE = ExitState()
 
 
+_INF = math.inf
+
+
+def _invalid(view: PositionView) -> None:
+    if not 0 < view.entry_price < _INF:
+        raise ValueError(f"entry_price must be a positive number, not {view.entry_price}")
+    if not view.initial_tokens > 0:
+        raise ValueError(f"initial_tokens must be positive, not {view.initial_tokens}")
+    if not 0 <= view.remaining_tokens <= view.initial_tokens * (1 + EPSILON):
+        raise ValueError(f"remaining_tokens must be in [0, initial_tokens], "
+                         f"not {view.remaining_tokens}")
+    if not view.peak_price >= 0:
+        raise ValueError(f"peak_price must be ≥ 0, not {view.peak_price}")
+    if view.price is not None and not -_INF < view.price < _INF:
+        raise ValueError(f"price is {view.price}: pass None for a missing price")
+    raise ValueError(f"source_sold_fraction must be in [0, 1], not {view.source_sold_fraction}")
+
+
 @dataclass(frozen=True, slots=True)
 class PositionView:
     """An open position as the exit rules see it, at one price update. Prices in SOL/token.
@@ -112,24 +130,21 @@ class PositionView:
     multiple: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not (self.entry_price > 0 and math.isfinite(self.entry_price)):
-            raise ValueError(f"entry_price must be a positive number, not {self.entry_price}")
-        if not self.initial_tokens > 0:
-            raise ValueError(f"initial_tokens must be positive, not {self.initial_tokens}")
-        if not 0 <= self.remaining_tokens <= self.initial_tokens * (1 + EPSILON):
-            raise ValueError(f"remaining_tokens must be in [0, initial_tokens], "
-                             f"not {self.remaining_tokens}")
-        if not self.peak_price >= 0:
-            raise ValueError(f"peak_price must be ≥ 0, not {self.peak_price}")
-        price = self.price
-        if price is not None and not math.isfinite(price):
-            raise ValueError(f"price is {price}: pass None for a missing price")
-        if self.source_sold_fraction is not None and not 0 <= self.source_sold_fraction <= 1:
-            raise ValueError(f"source_sold_fraction must be in [0, 1], "
-                             f"not {self.source_sold_fraction}")
-        price = price if price is not None and price > 0 else 0.0
-        object.__setattr__(self, "peak", max(self.peak_price, price, self.entry_price))
-        object.__setattr__(self, "multiple", price / self.entry_price)
+        entry, price, sold = self.entry_price, self.price, self.source_sold_fraction
+        # One combined test on the hot path (a view is built per position per update);
+        # comparisons with NaN are false, so NaN fails it too. The messages come after.
+        if not (0 < entry < _INF and 0 <= self.remaining_tokens
+                <= self.initial_tokens * (1 + EPSILON) and self.initial_tokens > 0
+                and self.peak_price >= 0 and (price is None or -_INF < price < _INF)
+                and (sold is None or 0 <= sold <= 1)):
+            _invalid(self)
+        if price is None or price <= 0:
+            price = 0.0
+        peak = self.peak_price
+        if price > peak:
+            peak = price
+        object.__setattr__(self, "peak", peak if peak > entry else entry)
+        object.__setattr__(self, "multiple", price / entry)
 
     @property
     def has_price(self) -> bool:
