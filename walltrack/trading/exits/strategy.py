@@ -150,10 +150,7 @@ class ExitOutcome(NamedTuple):
         return self.status is OutcomeStatus.sell and self.fraction >= 1.0
 
 
-def price_age_seconds(view: PositionView) -> float | None:
-    if view.price_at is None:
-        return None
-    return (view.now - view.price_at).total_seconds()
+_HOLD = OutcomeStatus.hold
 
 
 def evaluate(strategy: ExitStrategy, view: PositionView, *,
@@ -163,10 +160,10 @@ def evaluate(strategy: ExitStrategy, view: PositionView, *,
     remaining = view.remaining_tokens
     if remaining <= 0:
         return ExitOutcome(OutcomeStatus.closed, state, reason="nothing left to sell")
-    price = view.price
-    if price is None or not price > 0 or view.price_at is None:
+    price, price_at = view.price, view.price_at
+    if price is None or not price > 0 or price_at is None:
         return ExitOutcome(OutcomeStatus.stale, state, reason="no price: nothing evaluated")
-    age = (view.now - view.price_at).total_seconds()
+    age = (view.now - price_at).total_seconds()
     if age > max_price_age_seconds:
         return ExitOutcome(OutcomeStatus.stale, state,
                            reason=f"price is {age:.0f}s old (> {max_price_age_seconds:g}s): "
@@ -191,10 +188,14 @@ def evaluate(strategy: ExitStrategy, view: PositionView, *,
         if found is not None:
             update = found if update is None else update.merge(found)
 
-    new_state = update.apply(state) if update is not None else state
+    if update is None:
+        if not actions:  # the common case: positional arguments are the cheapest
+            return ExitOutcome(_HOLD, state, 0.0, 0.0, None, (), "", False)
+        return _combine(strategy, view, actions, state, False)
+    new_state = update.apply(state)
     changed = new_state is not state
     if not actions:
-        return ExitOutcome(OutcomeStatus.hold, new_state, state_changed=changed)
+        return ExitOutcome(_HOLD, new_state, 0.0, 0.0, None, (), "", changed)
     return _combine(strategy, view, actions, new_state, changed)
 
 
