@@ -642,3 +642,12 @@ def test_position_view_is_immutable_and_derives_peak_and_multiple() -> None:
     assert view(None).multiple == 0.0
     with pytest.raises(AttributeError):
         v.price = 3.0  # type: ignore[misc]
+
+
+def test_a_copied_strategy_with_new_rules_evaluates_its_own_rules() -> None:
+    assert BALANCED.ordered_rules and BALANCED.moonbag_keep == 0.1  # cached on the original
+    copied = BALANCED.model_copy(update={"rules": (StopLoss(loss=0.5),)})
+    assert [r.kind for r in copied.ordered_rules] == ["stop_loss"]
+    assert copied.moonbag_keep == 0.0
+    assert evaluate(copied, view(2.0)).status is OutcomeStatus.hold
+    assert len(BALANCED.ordered_rules) == 7

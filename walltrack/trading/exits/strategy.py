@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, NamedTuple, Self
+from typing import Annotated, Any, NamedTuple, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -82,7 +82,9 @@ RULE_TYPES: Mapping[ExitKind, type[RuleConfig]] = MappingProxyType({
 _PROFIT_TAKING = frozenset({ExitKind.take_profit_ladder, ExitKind.trailing_stop})
 _LADDER = ExitKind.take_profit_ladder
 _MIRROR = ExitKind.mirror_exit
-_RANK = {kind: i for i, kind in enumerate(EVALUATION_ORDER)}
+_RANK: Mapping[ExitKind, int] = MappingProxyType(
+    {kind: i for i, kind in enumerate(EVALUATION_ORDER)})
+_DERIVED = ("ordered_rules", "evaluators", "moonbag_keep")  # cached properties of a strategy
 
 
 class ExitStrategy(DomainModel):
@@ -119,6 +121,15 @@ class ExitStrategy(DomainModel):
     def moonbag_keep(self) -> float:
         """Share of the initial position kept from profit taking (0 without a moonbag)."""
         return next((r.keep for r in self.rules if isinstance(r, Moonbag)), 0.0)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> Self:
+        """A copy; with ``update`` the derived values above are computed afresh."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in _DERIVED:
+                copied.__dict__.pop(name, None)
+        return copied
 
     def rule(self, kind: ExitKind) -> RuleConfig | None:
         return next((r for r in self.rules if r.exit_kind is kind), None)
