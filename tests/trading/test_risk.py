@@ -15,8 +15,6 @@ from walltrack.trading.risk import (
     ClosedTrade,
     DailyLossLimit,
     DrawdownPause,
-    ExtraRiskEvent,
-    ExtraRiskEventKind,
     Lock,
     LockKind,
     LossStreak,
@@ -204,18 +202,18 @@ YESTERDAY = MIDNIGHT - timedelta(minutes=1)
 @pytest.mark.parametrize(("pnls", "limit", "held", "locked", "event"), [
     ([], 0.10, False, False, None),
     ([-0.5], 0.10, False, False, None),
-    ([-1.0], 0.10, False, True, ExtraRiskEventKind.daily_loss_pause),  # exactly 10 % of 10
-    ([-0.6, -0.4], 0.10, False, True, ExtraRiskEventKind.daily_loss_pause),
+    ([-1.0], 0.10, False, True, RiskEventKind.daily_loss_pause),  # exactly 10 % of 10
+    ([-0.6, -0.4], 0.10, False, True, RiskEventKind.daily_loss_pause),
     ([-1.5, 0.6], 0.10, False, False, None),            # net, not gross
     ([-2.0], 0.10, True, True, None),                   # held: kept, no new event
-    ([-0.2], 0.10, True, False, ExtraRiskEventKind.daily_loss_resume),
+    ([-0.2], 0.10, True, False, RiskEventKind.daily_loss_resume),
     ([-5.0], None, False, False, None),                 # off
-    ([-0.01], 0.0, False, True, ExtraRiskEventKind.daily_loss_pause),
+    ([-0.01], 0.0, False, True, RiskEventKind.daily_loss_pause),
     ([0.0], 0.0, False, False, None),                   # no loss, no pause even at cap 0
     ([-1.0], 0.2, False, False, None),
 ])
 def test_daily_loss_limit(pnls: list[float], limit: float | None, held: bool, locked: bool,
-                          event: ExtraRiskEventKind | None) -> None:
+                          event: RiskEventKind | None) -> None:
     trades = tuple(trade(p, minutes_ago=30 + i) for i, p in enumerate(pnls))
     locks = (lock(LockKind.daily_loss, until=MIDNIGHT + timedelta(days=1)),) if held else ()
     v = DailyLossLimit(limit=limit).evaluate(snap(closed_trades=trades, locks=locks))
@@ -244,8 +242,8 @@ def test_daily_loss_lifts_itself_the_next_utc_day() -> None:
     later = DailyLossLimit(limit=0.1).evaluate(snap(now=tomorrow, closed_trades=trades,
                                                     locks=(first.lock,)))
     assert later.lock is None
-    assert [e.kind for e in later.events] == [ExtraRiskEventKind.daily_loss_resume]
-    assert isinstance(later.events[0], ExtraRiskEvent)
+    assert [e.kind for e in later.events] == [RiskEventKind.daily_loss_resume]
+    assert isinstance(later.events[0], RiskEvent)
 
 
 # -- manual pause ------------------------------------------------------------------------------
@@ -291,7 +289,7 @@ def test_everything_at_once_locks_in_order_and_events_in_order() -> None:
         LockKind.daily_loss, LockKind.max_positions]
     assert [e.kind for e in out.events] == [
         RiskEventKind.drawdown_pause, RiskEventKind.win_rate_halt,
-        ExtraRiskEventKind.daily_loss_pause, RiskEventKind.size_reduced]
+        RiskEventKind.daily_loss_pause, RiskEventKind.size_reduced]
     assert out.state.size_multiplier == 0.5
     assert out.state.consecutive_max_losses == 5
     assert not out.entries_allowed and out.exits_allowed

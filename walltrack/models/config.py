@@ -214,6 +214,24 @@ class SourceConfig(DomainModel):
     outcome_horizons_seconds: list[int] = Field(default_factory=lambda: [300, 3600, 21600])
 
 
+class EntryGateConfig(DomainModel):
+    """Entry gates of the trading engine (walltrack/trading/gates, docs/risk.md) beyond what
+    ``RiskConfig`` and ``SizingConfig`` hold."""
+
+    max_total_exposure_sol: float = Field(default=3.0, gt=0)  # SOL in open positions
+    cooldown_seconds: float = Field(default=1800.0, ge=0)  # per mint, after an exit
+    confirmation_window_seconds: float = Field(default=300.0, ge=0)  # same mint, after opening
+    min_trade_sol: float = Field(default=0.01, gt=0)  # less than this is not worth the fees
+
+
+class ProtectionConfig(DomainModel):
+    """Risk protections (walltrack/trading/risk, docs/risk.md) beyond ``RiskConfig``."""
+
+    daily_loss_limit: Fraction | None = 0.10  # of capital, per UTC day; None = off
+    stop_distance: Fraction = 0.30  # a loss ≥ this share of the size is a max-loss trade
+    stop_loss_reasons: tuple[str, ...] = ("stop_loss",)  # exit reasons that are max losses
+
+
 class ExecutionConfig(DomainModel):
     mode: TradingMode = TradingMode.paper
     max_order_attempts: int = Field(default=3, ge=1)
@@ -238,6 +256,8 @@ class DynamicConfig(DomainModel):
     signals: SignalConfig = Field(default_factory=SignalConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     sources: SourceConfig = Field(default_factory=SourceConfig)
+    gates: EntryGateConfig = Field(default_factory=EntryGateConfig)
+    protections: ProtectionConfig = Field(default_factory=ProtectionConfig)
 
     @classmethod
     def section_names(cls) -> list[str]:

@@ -204,6 +204,8 @@ class RiskEventKind(StrEnum):
     reset = "reset"
     size_reduced = "size_reduced"
     size_restored = "size_restored"
+    daily_loss_pause = "daily_loss_pause"  # the day's losses reached the limit
+    daily_loss_resume = "daily_loss_resume"  # a new UTC day
 
 
 class RiskEvent(DomainModel):

@@ -17,11 +17,11 @@ what it is (a confirmation), even when the book is full.
 
 from __future__ import annotations
 
+from walltrack.models.config import EntryGateConfig
 from walltrack.trading.gates import balance, cooldown, exposure, holding, max_positions, paused
 from walltrack.trading.gates.context import (
     EntryContext,
     EntryDecision,
-    EntryGateConfig,
     Gate,
     GateReason,
     GateVerdict,

@@ -9,21 +9,11 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from walltrack.models.base import Address, DomainModel, Fraction, NonNegative, UtcDatetime
+from walltrack.models.config import EntryGateConfig
 from walltrack.trading.risk.locks import Lock
 
 LAMPORT_SOL = 1e-9
 """Comparisons of SOL amounts forgive less than one lamport of float rounding."""
-
-
-class EntryGateConfig(DomainModel):
-    """Gate settings that ``RiskConfig`` and ``SizingConfig`` do not already hold."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_total_exposure_sol: float = Field(default=3.0, gt=0)  # SOL in open positions
-    cooldown_seconds: float = Field(default=1800.0, ge=0)  # per mint, after an exit
-    confirmation_window_seconds: float = Field(default=300.0, ge=0)  # same mint, after opening
-    min_trade_sol: float = Field(default=0.01, gt=0)  # less than this is not worth the fees
 
 
 class GateReason(StrEnum):

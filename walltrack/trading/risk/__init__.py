@@ -6,13 +6,11 @@ ProtectionVerdict``); ``RiskManager`` runs them in a documented order. Pure: no 
 
 from __future__ import annotations
 
+from walltrack.models.config import ProtectionConfig
 from walltrack.trading.risk.base import (
     AnyRiskEvent,
     ClosedTrade,
-    ExtraRiskEvent,
-    ExtraRiskEventKind,
     Protection,
-    ProtectionConfig,
     ProtectionSnapshot,
     ProtectionVerdict,
 )
@@ -35,8 +33,6 @@ __all__ = [
     "ClosedTrade",
     "DailyLossLimit",
     "DrawdownPause",
-    "ExtraRiskEvent",
-    "ExtraRiskEventKind",
     "Lock",
     "LockKind",
     "LossStreak",

@@ -3,44 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import ConfigDict, Field
 
-from walltrack.models.base import DomainModel, Fraction, NonNegative, UtcDatetime, new_id
+from walltrack.models.base import DomainModel, NonNegative, UtcDatetime
 from walltrack.models.trading import RiskEvent, RiskEventKind
 from walltrack.trading.risk.locks import Lock, LockKind
 
-
-class ProtectionConfig(DomainModel):
-    """Protection settings that ``RiskConfig`` and ``SizingConfig`` do not already hold."""
-
-    model_config = ConfigDict(frozen=True)
-
-    daily_loss_limit: Fraction | None = 0.10  # of capital, per UTC day; None = off
-    stop_distance: Fraction = 0.30  # a loss ≥ this share of the size is a max-loss trade
-    stop_loss_reasons: tuple[str, ...] = ("stop_loss",)  # exit reasons that are max losses
-
-
-class ExtraRiskEventKind(StrEnum):
-    """Event kinds ``RiskEventKind`` lacks (risk_events.kind is text; docs/risk.md)."""
-
-    daily_loss_pause = "daily_loss_pause"
-    daily_loss_resume = "daily_loss_resume"
-
-
-class ExtraRiskEvent(DomainModel):
-    """Same shape as ``RiskEvent`` (same table) for the kinds in ``ExtraRiskEventKind``."""
-
-    id: str = Field(default_factory=new_id)
-    at: UtcDatetime
-    kind: ExtraRiskEventKind
-    message: str
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-AnyRiskEvent = RiskEvent | ExtraRiskEvent
+AnyRiskEvent = RiskEvent  # one event model for every kind (risk_events)
 
 
 class ClosedTrade(DomainModel):
@@ -99,9 +70,5 @@ class Protection(Protocol):
     def evaluate(self, snap: ProtectionSnapshot) -> ProtectionVerdict: ...
 
 
-def event(kind: RiskEventKind | ExtraRiskEventKind, at: datetime, message: str,
-          **detail: Any) -> AnyRiskEvent:
-    """A ``RiskEvent`` for a ``RiskEventKind``, an ``ExtraRiskEvent`` for an extra kind."""
-    if isinstance(kind, ExtraRiskEventKind):
-        return ExtraRiskEvent(at=at, kind=kind, message=message, detail=detail)
+def event(kind: RiskEventKind, at: datetime, message: str, **detail: Any) -> AnyRiskEvent:
     return RiskEvent(at=at, kind=kind, message=message, detail=detail)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import ClassVar
 
+from walltrack.models.trading import RiskEventKind
 from walltrack.trading.risk.base import (
-    ExtraRiskEventKind,
     ProtectionSnapshot,
     ProtectionVerdict,
     event,
@@ -51,14 +51,14 @@ class DailyLossLimit:
                         until=start + timedelta(days=1))
             return ProtectionVerdict(
                 protection=self.name, lock=lock, metrics=metrics,
-                events=(event(ExtraRiskEventKind.daily_loss_pause, snap.now, reason,
+                events=(event(RiskEventKind.daily_loss_pause, snap.now, reason,
                               loss_sol=loss, cap_sol=cap, until=lock.until.isoformat()
                               if lock.until else None),),
             )
         if held is not None:
             return ProtectionVerdict(
                 protection=self.name, metrics=metrics,
-                events=(event(ExtraRiskEventKind.daily_loss_resume, snap.now,
+                events=(event(RiskEventKind.daily_loss_resume, snap.now,
                               "a new UTC day: the daily loss pause is lifted"),),
             )
         return ProtectionVerdict(protection=self.name, metrics=metrics)

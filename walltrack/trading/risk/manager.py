@@ -23,13 +23,12 @@ from math import prod
 from pydantic import ConfigDict, Field
 
 from walltrack.models.base import DomainModel, NonNegative, UtcDatetime
-from walltrack.models.config import RiskConfig, SizingConfig
+from walltrack.models.config import ProtectionConfig, RiskConfig, SizingConfig
 from walltrack.models.trading import RiskEventKind, RiskState, TradingMode
 from walltrack.trading.risk.base import (
     AnyRiskEvent,
     ClosedTrade,
     Protection,
-    ProtectionConfig,
     ProtectionSnapshot,
     ProtectionVerdict,
     event,
