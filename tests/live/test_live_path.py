@@ -193,3 +193,20 @@ def test_an_unexpected_error_parks_the_item_and_the_worker_lives_on(
         wait_for(lambda: scalar(db, "SELECT count(*) FROM signals") == 1)
     assert "RuntimeError: lookup bug" in scalar(
         db, "SELECT last_error FROM inbox WHERE signature = %s", signature("crash"))
+
+
+def test_token_safety_reads_the_live_config(live_settings: Settings, db: Database) -> None:
+    """The token lookup gets the service's config (reloaded on notification), not a copy."""
+    seen: dict[str, Any] = {}
+
+    def factory(_settings: Settings, _db: Database, _meter: Any, config: Any) -> FixedTokens:
+        seen["config"] = config
+        return FixedTokens()
+
+    app = create_app(live_settings, lambda: open_database(live_settings), tokens=factory)
+    with serve_app(app):
+        assert seen["config"]().max_top10_share == 0.50
+        with db.connection() as conn:
+            conn.execute("UPDATE config SET value = value || %s WHERE key = 'safety'",
+                         (Jsonb({"max_top10_share": 0.35}),))
+        wait_for(lambda: seen["config"]().max_top10_share == 0.35)

@@ -16,9 +16,7 @@ from walltrack.clients.base import ClientPolicy, RetryPolicy
 from walltrack.clients.dexscreener import DexScreenerClient
 from walltrack.clients.jupiter import JupiterClient
 from walltrack.clients.mint_accounts import (
-    LargestAccount,
     MintInfo,
-    TokenAccountInfo,
     parse_largest,
     parse_mint,
     parse_supply,
@@ -197,9 +195,3 @@ async def test_a_dead_api_gives_unknown_never_safe(db: Database) -> None:
     view = await data.view("So11111111111111111111111111111111111111112")
     await data.aclose()
     assert SafetyCheck.unknown in view.safety.failed and view.market is None
-
-
-def test_largest_account_model_is_raw_units() -> None:
-    acc = LargestAccount(address="A", amount=5)
-    info = TokenAccountInfo(address="A", mint="M", owner="O", amount=5)
-    assert acc.amount == info.amount == 5

@@ -16,12 +16,11 @@ from walltrack.app.webhooks import make_webhook_route
 from walltrack.clients.usage import UsageMeter
 from walltrack.errors import ConfigurationError
 from walltrack.live.inbox import InboxWriter
-from walltrack.live.service import LiveService
+from walltrack.live.service import LiveService, TokensFactory
 from walltrack.live.state import TokenLookup
+from walltrack.models.config import SafetyConfig
 from walltrack.settings import Settings, SignalSourceMode
 from walltrack.store import Database
-
-TokensFactory = Callable[[Settings, Database, UsageMeter], TokenLookup]
 
 
 def check_webhook_settings(settings: Settings) -> bytes | None:
@@ -54,10 +53,7 @@ def create_app(settings: Settings, open_db: Callable[[], Database], *,
         app.state.live = None
         try:
             if live:
-                make_tokens = tokens or default_tokens
-                meter = UsageMeter()
-                service = LiveService(app.state.db, settings,
-                                      make_tokens(settings, app.state.db, meter), meter=meter)
+                service = LiveService(app.state.db, settings, tokens or default_tokens)
                 await service.start()
                 app.state.live = service
             yield
@@ -86,7 +82,8 @@ def create_app(settings: Settings, open_db: Callable[[], Database], *,
                      lifespan=lifespan)
 
 
-def default_tokens(settings: Settings, db: Database, meter: UsageMeter) -> TokenLookup:
+def default_tokens(settings: Settings, db: Database, meter: UsageMeter,
+                   config: Callable[[], SafetyConfig]) -> TokenLookup:
     from walltrack.live.token_data import build_token_data
 
-    return build_token_data(settings, db, meter)
+    return build_token_data(settings, db, meter, config)

@@ -76,16 +76,17 @@ class InboxWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.AsyncConnection | None = None
+        self._committing = False
         self.stats = WriterStats()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
 
     async def stop(self) -> None:
-        """Commit what is already submitted, then stop."""
+        """Commit what is already submitted (and the commit in flight), then stop."""
         if self._task is None:
             return
-        while self._pending:
+        while self._pending or self._committing:
             self._wake.set()
             await asyncio.sleep(0.005)
         self._task.cancel()
@@ -127,7 +128,11 @@ class InboxWriter:
                     sub = self._pending.pop(0)
                     batch.append(sub)
                     rows += len(sub.entries)
-                await self._commit(batch)
+                self._committing = True
+                try:
+                    await self._commit(batch)
+                finally:
+                    self._committing = False
 
     async def _commit(self, batch: list[_Submission]) -> None:
         # First occurrence of each signature in the batch goes to the store; the others

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from walltrack.live.watchset import load_watchset
 from walltrack.live.workers import InboxWorker
 from walltrack.logging import get_logger
 from walltrack.models import DynamicConfig, Signal
+from walltrack.models.config import SafetyConfig
 from walltrack.settings import Settings, SignalSourceMode
 from walltrack.store import Database
 from walltrack.store.repositories import ConfigRepository
@@ -59,13 +61,19 @@ class LiveCounters:
     last_signal: dict[str, Any] = field(default_factory=dict)
 
 
+# (settings, store, usage meter, the live safety config) → the token lookup.
+TokensFactory = Callable[[Settings, Database, UsageMeter, Callable[[], SafetyConfig]],
+                         TokenLookup]
+
+
 class LiveService:
-    def __init__(self, db: Database, settings: Settings, tokens: TokenLookup, *,
+    def __init__(self, db: Database, settings: Settings, tokens: TokensFactory, *,
                  meter: UsageMeter | None = None) -> None:
         self.db = db
         self.meter = meter or UsageMeter()
+        self._make_tokens = tokens
         self.settings = settings
-        self.tokens = tokens
+        self.tokens: TokenLookup | None = None
         self.state: LiveState | None = None
         self.wake = asyncio.Event()
         self.stop_event = asyncio.Event()
@@ -103,6 +111,8 @@ class LiveService:
 
     async def start(self) -> None:
         self.state = await asyncio.to_thread(load_state, self.db)
+        self.tokens = self._make_tokens(self.settings, self.db, self.meter,
+                                        lambda: self._config().safety)
         await self.writer.start()
         self.listener = ChangeListener(self.db.url, {
             "walltrack_watchlist": self._reload_watchlist,

@@ -36,7 +36,6 @@ from walltrack.models.base import utcnow
 from walltrack.models.config import SafetyConfig
 from walltrack.settings import Settings
 from walltrack.store import Database
-from walltrack.store.repositories import ConfigRepository
 
 log = get_logger(__name__)
 
@@ -214,20 +213,9 @@ class TokenData:
         return RoundTrip(probe, buy.out_amount, sell.out_amount)
 
 
-def build_token_data(settings: Settings, db: Database, meter: UsageMeter) -> TokenData:
-    """The server's token lookup: the configured APIs, the safety section read live."""
-    repo = ConfigRepository(db)
-    holder: dict[str, Any] = {"cfg": repo.load().safety, "at": time.monotonic()}
-
-    def config() -> SafetyConfig:
-        # The config table is small; re-read it at most every few seconds.
-        if time.monotonic() - holder["at"] > 5.0:
-            try:
-                holder["cfg"] = repo.load().safety
-            except StoreError:
-                pass
-            holder["at"] = time.monotonic()
-        return holder["cfg"]  # type: ignore[no-any-return]
-
+def build_token_data(settings: Settings, db: Database, meter: UsageMeter,
+                     config: Callable[[], SafetyConfig]) -> TokenData:
+    """The server's token lookup: the configured APIs; ``config`` is the live service's
+    ``safety`` section (reloaded on the config table's change notification)."""
     return TokenData(rpc_client(settings, meter), dexscreener_client(settings, meter),
                      jupiter_client(settings, meter), db, config)
