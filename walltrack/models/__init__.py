@@ -44,7 +44,10 @@ from walltrack.models.trading import (
     SignalFactors,
     SignalSource,
     Trade,
+    TradeAction,
+    TradeDecision,
     TradingMode,
+    WalletCopyMode,
 )
 from walltrack.models.wallets import (
     DecayEvent,
@@ -109,7 +112,10 @@ __all__ = [
     "TokenStatus",
     "TokenView",
     "Trade",
+    "TradeAction",
+    "TradeDecision",
     "TradingMode",
+    "WalletCopyMode",
     "UtcDatetime",
     "Wallet",
     "WalletEdge",

@@ -7,12 +7,13 @@ of truth: migrations seed the table from ``DynamicConfig()``.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Self
 
 from pydantic import Field, model_validator
 
 from walltrack.models.base import DomainModel, Fraction
-from walltrack.models.trading import TradingMode
+from walltrack.models.trading import ExitRule, TradingMode
 
 
 class ScoringWeights(DomainModel):
@@ -232,11 +233,40 @@ class ProtectionConfig(DomainModel):
     stop_loss_reasons: tuple[str, ...] = ("stop_loss",)  # exit reasons that are max losses
 
 
+class JupiterApi(StrEnum):
+    v2 = "v2"  # /swap/v2/order (quote + transaction for the taker): Jupiter's current flow
+    v1 = "v1"  # /swap/v1/quote + /swap/v1/swap: the older paths, still answered
+
+
 class ExecutionConfig(DomainModel):
+    """How orders are executed (walltrack/trading/execution, docs/trading.md)."""
+
     mode: TradingMode = TradingMode.paper
     max_order_attempts: int = Field(default=3, ge=1)
     quote_cache_seconds: float = Field(default=2.0, ge=0)
     default_strategy: str = "balanced"
+    jupiter_api: JupiterApi = JupiterApi.v2
+    priority_fee_lamports: int = Field(default=100_000, ge=0, le=100_000_000)
+    network_fee_lamports: int = Field(default=5_000, ge=0)  # base fee per signature
+    # A submitted order is asked about this often, and left to the reconciler after this
+    # long without an answer (it is never sent again before the chain answers).
+    confirm_poll_seconds: float = Field(default=0.5, gt=0)
+    confirm_timeout_seconds: float = Field(default=60.0, gt=0)
+
+
+class ExitsConfig(DomainModel):
+    """Exit strategies beyond the built-in ones (walltrack/trading/exits, docs/exits.md).
+
+    ``strategies`` holds the operator's own named strategies as stored exit plans (kind +
+    params per rule, validated by ``walltrack.trading.exits.strategy_from_plan``);
+    ``wallet_strategies`` maps a source wallet to the strategy its copies use by default.
+    The global default is ``execution.default_strategy``.
+    """
+
+    strategies: dict[str, list[ExitRule]] = Field(default_factory=dict)
+    wallet_strategies: dict[str, str] = Field(default_factory=dict)
+    price_interval_seconds: float = Field(default=10.0, gt=0)  # the price watch's period
+    max_price_age_seconds: float = Field(default=120.0, gt=0)  # older: stale, nothing sold
 
 
 class DynamicConfig(DomainModel):
@@ -258,6 +288,7 @@ class DynamicConfig(DomainModel):
     sources: SourceConfig = Field(default_factory=SourceConfig)
     gates: EntryGateConfig = Field(default_factory=EntryGateConfig)
     protections: ProtectionConfig = Field(default_factory=ProtectionConfig)
+    exits: ExitsConfig = Field(default_factory=ExitsConfig)
 
     @classmethod
     def section_names(cls) -> list[str]:

@@ -106,21 +106,44 @@ class ExitRule(DomainModel):
 class Position(DomainModel):
     id: str = Field(default_factory=new_id)
     signal_id: str  # unique: one signal can never open two positions
+    wallet: Address | None = None  # the source wallet whose buy it copies
     mint: Address
     mode: TradingMode = TradingMode.paper
     status: PositionStatus = PositionStatus.opening
     strategy: str = "default"
-    exit_plan: list[ExitRule] = Field(default_factory=list)
+    exit_plan: list[ExitRule] = Field(default_factory=list)  # stored when it opens
+    override_strategy: str | None = None  # the operator's override while it is open
+    override_plan: list[ExitRule] | None = None
+    exit_state: dict[str, Any] = Field(default_factory=dict)  # what the exit rules remember
+    sizing: dict[str, Any] = Field(default_factory=dict)  # every input and the caps that bit
     size_sol: NonNegative
+    cost_sol: NonNegative = 0.0  # SOL actually spent on the entry, fees included
+    proceeds_sol: NonNegative = 0.0  # SOL received from exits, fees deducted
     entry_price_sol: NonNegative | None = None
     token_amount: NonNegative = 0.0
     remaining_tokens: NonNegative = 0.0
+    decimals: int | None = Field(default=None, ge=0, le=18)
     peak_price_sol: NonNegative | None = None
+    last_price_sol: NonNegative | None = None
+    last_price_at: UtcDatetime | None = None
+    price_source: str | None = None
+    price_stale: bool = False
+    entry_delay_seconds: float | None = None  # the source's swap → our fill
+    confirmations: int = Field(default=0, ge=0)  # later eligible signals for the same mint
     realized_pnl_sol: float = 0.0
     opened_at: UtcDatetime = Field(default_factory=utcnow)
     closed_at: UtcDatetime | None = None
     close_reason: str | None = None
     updated_at: UtcDatetime = Field(default_factory=utcnow)
+
+    @property
+    def plan(self) -> list[ExitRule]:
+        """The exit plan in force: the operator's override, else the one made at entry."""
+        return self.override_plan if self.override_plan is not None else self.exit_plan
+
+    @property
+    def plan_name(self) -> str:
+        return self.override_strategy or self.strategy
 
 
 class OrderStatus(StrEnum):
@@ -138,6 +161,7 @@ class OrderKind(StrEnum):
 class Order(DomainModel):
     id: str = Field(default_factory=new_id)
     position_id: str
+    signal_id: str | None = None  # the signal behind it (the entry's, or the source's sell)
     idempotency_key: str  # unique: the same order is never sent twice
     kind: OrderKind
     side: SwapSide
@@ -146,32 +170,77 @@ class Order(DomainModel):
     status: OrderStatus = OrderStatus.created
     amount_in: NonNegative  # SOL for buys, tokens for sells
     quoted_out: NonNegative | None = None
+    price_impact_pct: float | None = None
     slippage_bps: int = Field(default=300, ge=0, le=10_000)
     attempts: int = Field(default=0, ge=0)
-    tx_signature: str | None = None
+    tx_signature: str | None = None  # stored with ``submitted`` before the send
+    last_valid_block_height: int | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)  # one entry per attempt
     error: str | None = None
     trigger: str | None = None  # which exit rule planned it
     created_at: UtcDatetime = Field(default_factory=utcnow)
+    submitted_at: UtcDatetime | None = None
+    confirmed_at: UtcDatetime | None = None
     updated_at: UtcDatetime = Field(default_factory=utcnow)
 
 
 class Trade(DomainModel):
-    """A fill: what an order actually did."""
+    """A fill: what an order actually did (paper: at the quote; live: the landed meta)."""
 
     id: str = Field(default_factory=new_id)
-    order_id: str
+    order_id: str  # unique: one fill per order
     position_id: str
+    signal_id: str | None = None
+    wallet: Address | None = None  # the source wallet of the position
     mint: Address
     side: SwapSide
     mode: TradingMode
-    sol_amount: NonNegative
+    sol_amount: NonNegative  # SOL of the swap itself, fees apart
     token_amount: NonNegative
     price_sol: NonNegative
-    fee_sol: NonNegative = 0.0
+    fee_sol: NonNegative = 0.0  # every fee: network + priority + platform
+    network_fee_sol: NonNegative = 0.0
+    priority_fee_sol: NonNegative = 0.0
+    platform_fee_sol: NonNegative = 0.0
     price_impact_pct: float = 0.0
+    quoted_out: NonNegative | None = None
     pnl_sol: float | None = None  # realized on sells
+    delay_seconds: float | None = None  # the source wallet's swap → this fill
+    trigger: str | None = None
     tx_signature: str | None = None
     executed_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class TradeAction(StrEnum):
+    """What the trading engine did with a signal (one row per signal: done once)."""
+
+    opened = "opened"  # an entry order was placed
+    confirmation = "confirmation"  # the mint is held: recorded, not bought again
+    refused = "refused"  # a gate or the sizing said no (reason, message)
+    mirror_exit = "mirror_exit"  # the source wallet sold: an exit was planned
+    ignored = "ignored"  # nothing to do (a sell of a mint we do not hold from it…)
+
+
+class TradeDecision(DomainModel):
+    signal_id: str
+    decided_at: UtcDatetime = Field(default_factory=utcnow)
+    action: TradeAction
+    gate: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    position_id: str | None = None
+    mode: TradingMode | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class WalletCopyMode(DomainModel):
+    """Per-wallet copy mode (the later PRD): new wallets start in paper; the operator
+    promotes one to live once its paper record convinces. The global mode caps it."""
+
+    wallet: Address
+    mode: TradingMode = TradingMode.paper
+    changed_at: UtcDatetime = Field(default_factory=utcnow)
+    note: str | None = None
 
 
 class RiskState(DomainModel):
@@ -187,6 +256,7 @@ class RiskState(DomainModel):
     peak_equity_sol: NonNegative = 10.0
     consecutive_max_losses: int = Field(default=0, ge=0)
     size_multiplier: NonNegative = 1.0
+    last_reset_at: UtcDatetime | None = None
     updated_at: UtcDatetime = Field(default_factory=utcnow)
 
     @property

@@ -29,7 +29,9 @@ from walltrack.models import (
     Token,
     TokenSnapshot,
     Trade,
+    TradeDecision,
     Wallet,
+    WalletCopyMode,
     WalletEdge,
     WalletMetrics,
     WalletOrigin,
@@ -136,6 +138,14 @@ class TradeRepository(Repository[Trade]):
     table, model, key = "trades", Trade, ("id",)
 
 
+class TradeDecisionRepository(Repository[TradeDecision]):
+    table, model, key = "trade_decisions", TradeDecision, ("signal_id",)
+
+
+class WalletCopyModeRepository(Repository[WalletCopyMode]):
+    table, model, key = "wallet_copy_modes", WalletCopyMode, ("wallet",)
+
+
 class RiskStateRepository(Repository[RiskState]):
     table, model, key = "risk_state", RiskState, ("id",)
 
@@ -229,6 +239,8 @@ ENTITY_REPOSITORIES: tuple[type[Repository[Any]], ...] = (
     PositionRepository,
     OrderRepository,
     TradeRepository,
+    TradeDecisionRepository,
+    WalletCopyModeRepository,
     RiskStateRepository,
     RiskEventRepository,
     AlertRepository,
