@@ -12,6 +12,8 @@ import pytest
 # Tests never trade for real and never read a developer's secrets.
 os.environ["WALLTRACK_LIVE_TRADING_ALLOWED"] = "false"
 os.environ["WALLTRACK_ENV"] = "test"
+# The trading engine runs where a test asks for it (WALLTRACK_TRADING_ENABLED=true).
+os.environ["WALLTRACK_TRADING_ENABLED"] = "false"
 for _name in ("WALLTRACK_TRADING_PRIVATE_KEY", "WALLTRACK_DATABASE_URL"):
     os.environ.pop(_name, None)
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        # A rejected value may be a secret: pydantic's own error text must not echo it.
+        hide_input_in_errors=True,
     )
 
     env: Environment = Environment.development
@@ -112,7 +115,8 @@ class Settings(BaseSettings):
     helius_plan: HeliusPlan = HeliusPlan.free
     dexscreener_url: AnyHttpUrl = AnyHttpUrl("https://api.dexscreener.com")
     jupiter_api_key: SecretStr | None = None
-    jupiter_url: AnyHttpUrl = AnyHttpUrl("https://lite-api.jup.ag")
+    # The keyless lite-api.jup.ag host was retired on 31 January 2026: api.jup.ag wants a key.
+    jupiter_url: AnyHttpUrl = AnyHttpUrl("https://api.jup.ag")
     # Comma separated; tried in rotation with health tracking.
     solana_rpc_urls: Annotated[list[AnyHttpUrl], NoDecode] = Field(
         default_factory=lambda: [AnyHttpUrl("https://api.mainnet-beta.solana.com")]
@@ -131,10 +135,16 @@ class Settings(BaseSettings):
     jupiter_rps: float | None = Field(default=None, gt=0)
     dexscreener_rps: float | None = Field(default=None, gt=0)
     rpc_rps: float | None = Field(default=None, gt=0)
-    # Base58 secret key of the trading wallet; only needed for live trading.
+    # Secret key of the trading wallet (base58 64-byte key, solana-keygen's JSON array of 64
+    # numbers, or a base58 32-byte seed); only needed for live trading.
     trading_private_key: SecretStr | None = None
     # Hard gate: live orders are impossible unless this is true (and never under tests).
     live_trading_allowed: bool = False
+    # The trading engine in the server process (paper by default: the config's mode).
+    trading_enabled: bool = True
+    # The operator API's bearer token (POST /api/risk/…); without it the server refuses to
+    # bind a non-loopback address and the operator actions answer 403.
+    operator_token: SecretStr | None = None
 
     server_host: str = "127.0.0.1"
     server_port: int = Field(default=8000, ge=1, le=65535)
@@ -142,6 +152,15 @@ class Settings(BaseSettings):
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr | None = None
+
+    # Alerts (walltrack.trading.alerts): every alert is stored and logged; it is also sent to
+    # a Telegram chat when both the bot token and the chat id are set, and POSTed as JSON to
+    # the alert webhook when its URL is set.
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: SecretStr | None = None
+    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    # A URL may embed a token (Slack, Discord…): a secret.
+    alert_webhook_url: SecretStr | None = None
 
     @field_validator("solana_rpc_urls", mode="before")
     @classmethod
@@ -171,17 +190,35 @@ class Settings(BaseSettings):
     @field_validator("trading_private_key")
     @classmethod
     def _check_private_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Only the form is checked here (the message never echoes the value); whether the
+        # bytes are a real keypair is the trading wallet's ``key_parses`` check, so a bad key
+        # refuses live trading without stopping paper trading and research.
         if value is None or not value.get_secret_value().strip():
             return None
-        import base58  # local: only needed when a key is set
+        raw = value.get_secret_value().strip()
+        decode_secret_key(raw)
+        return SecretStr(raw)
 
-        try:
-            raw = base58.b58decode(value.get_secret_value().strip())
-        except ValueError:
-            raise ValueError("is not valid base58") from None
-        if len(raw) != 64:
-            raise ValueError("must decode to a 64-byte Solana secret key")
-        return value
+    @field_validator("telegram_bot_token", "telegram_chat_id")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        raw = value.get_secret_value().strip()
+        if any(ch.isspace() or ch in "/?#" for ch in raw):
+            raise ValueError("must not contain spaces or any of / ? # (copy it as given)")
+        return SecretStr(raw)
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_alert_webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        raw = value.get_secret_value().strip()
+        parts = urlsplit(raw)
+        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL (or empty)")
+        return SecretStr(raw)
 
     def secrets(self) -> list[str]:
         """The plain values of every secret that is set (for the log redaction)."""
@@ -200,6 +237,42 @@ class Settings(BaseSettings):
     def helius_limits(self) -> HeliusPlanLimits:
         """The configured Helius plan's monthly credits and rate limits."""
         return HELIUS_PLANS[self.helius_plan]
+
+
+KEY_FORMS_TEXT = (  # what the key may look like (no secret here)
+    "accepted: the 64-byte secret key in base58 as wallets export it, the JSON array of 64 "
+    "numbers solana-keygen writes, or the 32-byte seed in base58"
+)
+
+
+def decode_secret_key(text: str) -> bytes:
+    """The bytes of a trading key in any of its three forms: 64 (keypair) or 32 (seed).
+
+    Raises ``ValueError`` with a message that never contains any part of ``text``.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        import json
+
+        try:
+            numbers = json.loads(text)
+        except ValueError:
+            raise ValueError(f"is not a valid JSON array ({KEY_FORMS_TEXT})") from None
+        if (not isinstance(numbers, list) or len(numbers) != 64
+                or not all(type(n) is int and 0 <= n <= 255 for n in numbers)):
+            raise ValueError("must be a JSON array of 64 numbers 0-255, a 64-byte Solana "
+                             f"secret key ({KEY_FORMS_TEXT})")
+        return bytes(numbers)
+    import base58  # local: only needed when a key is set
+
+    try:
+        raw = base58.b58decode(text)
+    except ValueError:
+        raise ValueError(f"is neither base58 nor a JSON array ({KEY_FORMS_TEXT})") from None
+    if len(raw) not in (32, 64):
+        raise ValueError("must decode to a 64-byte Solana secret key or a 32-byte seed "
+                         f"({KEY_FORMS_TEXT})")
+    return raw
 
 
 def _explain(error: ValidationError) -> str:

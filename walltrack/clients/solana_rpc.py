@@ -321,6 +321,12 @@ class SolanaRpcClient:
         return parse_model("solana_rpc", RpcBlockhash, _value(result, "getLatestBlockhash"),
                            "getLatestBlockhash")
 
+    async def get_block_height(self) -> int:
+        """The current block height: a transaction whose lastValidBlockHeight is below it
+        can no longer land."""
+        result = await self.call("getBlockHeight", [{"commitment": "confirmed"}])
+        return int(result)
+
     async def simulate_transaction(self, transaction_b64: str) -> RpcSimulation:
         result = await self.call(
             "simulateTransaction",

@@ -16,7 +16,7 @@ from walltrack.clients.solana_rpc import SolanaRpcClient
 from walltrack.clients.usage import UsageMeter
 from walltrack.errors import WallTrackError
 from walltrack.intel.amplification import load_index
-from walltrack.live.clients import rpc_client
+from walltrack.live.clients import dexscreener_client, jupiter_client, rpc_client
 from walltrack.live.deadman import Deadman
 from walltrack.live.inbox import InboxWriter
 from walltrack.live.listener import ChangeListener
@@ -86,6 +86,7 @@ class LiveService:
         self.poller: Poller | None = None
         self.deadman: Deadman | None = None
         self.polling_active = False
+        self.trading: Any = None  # walltrack.trading.service.TradingService when enabled
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -108,6 +109,8 @@ class LiveService:
     def _count(self, signals: list[Signal]) -> None:
         self.counters.signals += len(signals)
         self.counters.eligible += sum(s.decision.value == "eligible" for s in signals)
+        if self.trading is not None:
+            self.trading.notify(signals)
 
     async def start(self) -> None:
         self.state = await asyncio.to_thread(load_state, self.db)
@@ -125,6 +128,9 @@ class LiveService:
                                  on_signals=self._count)
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(self.stop_event)))
+        self.rpc = rpc_client(self.settings, self.meter)
+        if self.settings.trading_enabled:
+            await self._start_trading()
         self._start_sources()
         self._tasks.append(asyncio.create_task(self._flush_usage_every(60.0)))
         self.wake.set()  # whatever a previous run left pending
@@ -139,10 +145,24 @@ class LiveService:
         assert self.state is not None
         return self.state.watch.watched
 
+    async def _start_trading(self) -> None:
+        """The trading engine; its reconciliation runs before any source is heard."""
+        from walltrack.trading.alerts import notifiers_from_settings
+        from walltrack.trading.service import TradingService
+
+        assert self.rpc is not None
+        jupiter = jupiter_client(self.settings, self.meter)
+        jupiter.dexscreener = dexscreener_client(self.settings, self.meter)
+        self._trading_clients = [jupiter, jupiter.dexscreener]
+        trading = TradingService(self.db.url, self.settings, self._config, self.rpc, jupiter,
+                                 notifiers=notifiers_from_settings(self.settings))
+        await trading.start()
+        self.trading = trading
+
     def _start_sources(self) -> None:
         """Polling runs in ``polling``/``both`` mode; in ``webhook`` mode the deadman probes
         with the same poller and switches polling on when the webhook went silent."""
-        self.rpc = rpc_client(self.settings, self.meter)
+        assert self.rpc is not None
         self.poller = Poller(self.rpc, self.writer, self.store, self._watched, self._config)
         if self.source_mode is SignalSourceMode.webhook:
             self.deadman = Deadman(self.poller, self.store, self._config, mode=self.source_mode)
@@ -200,6 +220,10 @@ class LiveService:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, timeout=10.0)
         await self.writer.stop()  # after the sources: what they submitted is committed
+        if self.trading is not None:
+            await self.trading.stop()
+            for client in self._trading_clients:
+                await client.aclose()
         for worker in self.workers:
             await worker.close()
         if self.rpc is not None:
