@@ -93,6 +93,7 @@ class TradingWallet:
             # solders checks that the public half is the secret half's public key.
             raise _bad_key("is not a Solana keypair: its last 32 bytes are not the public key "
                            "of its first 32 (a copy error?)") from None
+        register_secrets([str(keypair)])  # the canonical base58 form, whichever form came in
         return cls(keypair, _token=_FROM_SECRET)
 
     @classmethod
