@@ -10,6 +10,7 @@ import sys
 
 import uvicorn
 
+from walltrack.app.auth import check_bind
 from walltrack.app.factory import create_app
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings
@@ -28,12 +29,14 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_from_settings(settings)
+    host = args.host or settings.server_host
     try:
+        check_bind(settings, host)
         app = create_app(settings, lambda: open_database(settings))
     except WallTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host or settings.server_host,
+    uvicorn.run(app, host=host,
                 port=args.port or settings.server_port, log_config=None, access_log=False)
     return 0
 

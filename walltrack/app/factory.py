@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from walltrack.app.api import api_signals, api_status, health
 from walltrack.app.errors import EXCEPTION_HANDLERS
+from walltrack.app.trading_api import trading_routes
 from walltrack.app.webhooks import make_webhook_route
 from walltrack.clients.usage import UsageMeter
 from walltrack.errors import ConfigurationError
@@ -72,6 +73,7 @@ def create_app(settings: Settings, open_db: Callable[[], Database], *,
         Route("/health", health),
         Route("/api/status", api_status),
         Route("/api/signals", api_signals),
+        *trading_routes(settings),
     ]
     if secret is not None and live:
         routes.append(Route("/webhooks/helius",

@@ -418,7 +418,10 @@ class TradingEngine:
         known = self._prices.get(position.mint)
         price, price_at, source = known if known else (None, None, None)
         strategy = strategy_from_plan(position.plan_name, position.plan)
-        state = ExitState.model_validate(position.exit_state or {})
+        # "_exits" (the triggers of the exits done) is the engine's, not the rules'.
+        exits_done = list((position.exit_state or {}).get("_exits", []))
+        state = ExitState.model_validate({k: v for k, v in (position.exit_state or {}).items()
+                                          if not k.startswith("_")})
         assert position.entry_price_sol is not None
         view = PositionView(
             entry_price=position.entry_price_sol, price=price, price_at=price_at, now=now,
@@ -441,7 +444,8 @@ class TradingEngine:
             return None
         update |= {"price_stale": False, "last_price_sol": price, "last_price_at": price_at,
                    "price_source": source, "peak_price_sol": view.peak,
-                   "exit_state": outcome.state.model_dump(mode="json")}
+                   "exit_state": {**outcome.state.model_dump(mode="json"),
+                                  "_exits": exits_done}}
         if outcome.status is not OutcomeStatus.sell:
             await self.store.save_position(position.model_copy(update=update))
             return None
@@ -450,7 +454,7 @@ class TradingEngine:
             tokens = position.remaining_tokens
         assert outcome.kind is not None
         closing = position.model_copy(update=update | {"status": PositionStatus.closing})
-        n = len(position.exit_state.get("_exits", [])) if position.exit_state else 0
+        n = len(exits_done)
         order = Order(position_id=position.id, signal_id=signal_id,
                       idempotency_key=f"exit:{position.id}:{now.isoformat()}:{n}",
                       kind=OrderKind.exit, side=SwapSide.sell, mint=position.mint,

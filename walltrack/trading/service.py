@@ -102,8 +102,9 @@ class PriceWatch:
             try:
                 await self.run_once()
                 await self.engine.risk_tick()
-            except WallTrackError as exc:
-                log.error("price_watch_round_failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - a round's error must not end the watch
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("price_watch_round_failed", error=self.last_error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(),
                                        timeout=self._config().exits.price_interval_seconds)
@@ -186,9 +187,9 @@ class TradingService:
             self.wake.clear()
             try:
                 await self.engine.process_pending(self._since())
-            except WallTrackError as exc:
-                self.engine.counters.last_error = str(exc)
-                log.error("trading_signal_loop_failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - one signal's error must not end the loop
+                self.engine.counters.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("trading_signal_loop_failed", error=self.engine.counters.last_error)
                 await asyncio.sleep(1.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=2.0)
