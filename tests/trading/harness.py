@@ -108,15 +108,16 @@ class Engine:
 @asynccontextmanager
 async def trading(settings: Settings, db: Database, sim_url: str, *,
                   faults: FaultHook | None = None, start: bool = False,
-                  clock: Any = None) -> AsyncIterator[Engine]:
-    """The service as the server builds it (config read from the store on every call)."""
+                  clock: Any = None, config: Any = None) -> AsyncIterator[Engine]:
+    """The service as the server builds it. The config is read from the store on every call
+    unless ``config`` (a callable, as the server's in-memory state) is given."""
     rpc = SolanaRpcClient([sim_url + "/rpc"], policy=FAST, helius_policy=FAST)
     jupiter = JupiterClient(sim_url, "sim", policy=FAST, quote_ttl=0.0)
     repo = ConfigRepository(db)
     options: dict[str, Any] = {"faults": faults}
     if clock is not None:
         options["clock"] = clock
-    service = TradingService(db.url, settings, repo.load, rpc, jupiter, **options)
+    service = TradingService(db.url, settings, config or repo.load, rpc, jupiter, **options)
     try:
         if start:
             await service.start()

@@ -265,3 +265,26 @@ def test_drawdown_pause_survives_a_restart_until_the_operator_resets(
     kinds = [r["kind"] for r in rows(db, "SELECT kind FROM risk_events ORDER BY at")]
     assert kinds[0] == "drawdown_pause" and "reset" in kinds
     assert rows(db, "SELECT count(*) AS n FROM alerts WHERE source = 'risk'")[0]["n"] >= 2
+
+
+def test_an_override_set_while_open_drives_the_next_exit(
+        settings: Settings, db: Database, sim: ThreadServer, mints: list[str]) -> None:
+    mint = mints[3]
+    _open(settings, db, sim.url, mint, "sigI" + "1" * 84)
+    (pos,) = rows(db, "SELECT * FROM positions")
+
+    async def go() -> None:
+        async with trading(settings, db, sim.url) as t:
+            # −20 %: the default (balanced, −30 % stop) holds; conservative (−15 %) sells.
+            await t.engine.on_price(mint, pos["entry_price_sol"] * 0.8, utcnow(), "test")
+            assert (await t.engine.store.position(pos["id"])).status.value == "open"
+            with pytest.raises(ValueError, match="unknown exit strategy"):
+                await t.engine.override_strategy(pos["id"], "nope")
+            await t.engine.override_strategy(pos["id"], "conservative")
+            await t.engine.on_price(mint, pos["entry_price_sol"] * 0.8, utcnow(), "test")
+
+    asyncio.run(go())
+    (after,) = rows(db, "SELECT * FROM positions")
+    assert after["status"] == "closed" and after["close_reason"] == "stop_loss"
+    assert after["strategy"] == "balanced" and after["override_strategy"] == "conservative"
+    assert [r["kind"] for r in after["exit_plan"]] != [r["kind"] for r in after["override_plan"]]

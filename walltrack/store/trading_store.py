@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,20 @@ def _upsert_keeping(repo: Repository[Any], kept: tuple[str, ...]) -> sql.Compose
 
 
 _UPSERT_POSITION = _upsert_keeping(_POSITIONS, ("confirmations",))
+
+
+_CASH_FLOW = """SELECT mode, coalesce(sum(CASE WHEN side = 'buy' THEN -(sol_amount + fee_sol)
+                                             ELSE sol_amount - fee_sol END), 0) AS cash_flow
+                FROM trades GROUP BY mode"""
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySnapshot:
+    positions: list[Position]
+    risk: RiskState | None
+    copy_modes: dict[str, TradingMode]
+    cash_flow: dict[str, float]  # by mode: SOL in and out of every fill, fees included
+    last_exits: dict[str, datetime]
 
 
 class TradingStore:
@@ -178,6 +193,27 @@ class TradingStore:
                 raise MintHeld(f"{position.mint} is held already")
             await self._put(conn, _ORDERS, order, update=False)
         return True
+
+    async def entry_snapshot(self, exits_since: datetime) -> EntrySnapshot:
+        """Everything the gates and the sizing read, in one transaction (one round trip
+        each instead of one transaction each: this is the hot path of every entry)."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM positions WHERE status = ANY(%s) ORDER BY opened_at",
+                (list(OPEN_STATUSES),))
+            positions = [_POSITIONS._model(r) for r in await cur.fetchall()]
+            cur = await conn.execute("SELECT * FROM risk_state WHERE id = 'global'")
+            row = await cur.fetchone()
+            risk = _RISK._model(row) if row else None
+            cur = await conn.execute("SELECT wallet, mode FROM wallet_copy_modes")
+            modes = {r["wallet"]: TradingMode(r["mode"]) for r in await cur.fetchall()}
+            cur = await conn.execute(_CASH_FLOW)
+            cash = {r["mode"]: float(r["cash_flow"]) for r in await cur.fetchall()}
+            cur = await conn.execute(
+                "SELECT mint, max(closed_at) AS at FROM positions WHERE status = 'closed' "
+                "AND closed_at >= %s GROUP BY mint", (exits_since,))
+            exits = {r["mint"]: r["at"] for r in await cur.fetchall()}
+        return EntrySnapshot(positions, risk, modes, cash, exits)
 
     async def held_position(self, mint: str) -> Position | None:
         async with self.transaction() as conn:

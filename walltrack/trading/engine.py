@@ -123,6 +123,9 @@ class TradingEngine:
         self._position_locks: dict[str, asyncio.Lock] = {}
         self._prices: dict[str, tuple[float, datetime, str]] = {}  # mint → (SOL, at, source)
         self.reconciled = False
+        # The source swap's time of the entries in flight (the store answers after a restart).
+        self._swap_times: dict[str, datetime] = {}
+        self._opening: dict[str, Position] = {}  # the position an entry order was made with
 
     # -- configuration -------------------------------------------------------------------
 
@@ -196,12 +199,13 @@ class TradingEngine:
     async def _decide_entry(self, signal: Signal) -> tuple[TradeDecision | None, Order | None]:
         cfg = self.config
         now = self.clock()
-        positions = await self.store.open_positions()
+        snap = await self.store.entry_snapshot(
+            now - timedelta(seconds=cfg.gates.cooldown_seconds + 1))
         held = {p.mint: HeldPosition(position_id=p.id, opened_at=p.opened_at,
-                                     size_sol=p.cost_sol or p.size_sol) for p in positions}
-        risk = await self._protection_state()
-        modes = await self.store.copy_modes()
-        mode = effective_mode(cfg.execution.mode, modes.get(signal.wallet))
+                                     size_sol=p.cost_sol or p.size_sol) for p in snap.positions}
+        risk = self._state_of(snap.risk)
+        mode = effective_mode(cfg.execution.mode, snap.copy_modes.get(signal.wallet))
+        last_exits = snap.last_exits
         if mode is TradingMode.live:
             refusals = (await self._live_refusals() if self._live_refusals is not None
                         else ["no live executor is configured"])
@@ -216,9 +220,10 @@ class TradingEngine:
                                               f"a live copy of {signal.wallet} was refused: "
                                               f"{message}", signal_id=signal.id)
                 return decision, None
-        balance = await self.balance_sol(mode)
-        last_exits = await self.store.last_exits(
-            now - timedelta(seconds=cfg.gates.cooldown_seconds + 1))
+            assert self._live_balance is not None
+            balance = await self._live_balance()
+        else:
+            balance = cfg.risk.starting_capital_sol + snap.cash_flow.get("paper", 0.0)
         ctx = EntryContext(
             now=now, signal_id=signal.id, mint=signal.mint, score=signal.score,
             high_conviction=signal.high_conviction, open_positions=held,
@@ -279,6 +284,8 @@ class TradingEngine:
         if not fresh:
             return None, None  # decided already (a duplicate delivery): nothing done twice
         self.counters.opened += 1
+        self._swap_times[signal.id] = signal.swap_at
+        self._opening[order.id] = position
         log.info("trading_position_opening", position=position.id, mint=signal.mint,
                  wallet=signal.wallet, size_sol=round(size.size_sol, 6), mode=mode.value)
         return decision, order
@@ -338,7 +345,9 @@ class TradingEngine:
         return max(0.0, self.config.risk.starting_capital_sol + realized + unrealized)
 
     async def _protection_state(self) -> ProtectionState:
-        row = await self.store.risk_state()
+        return self._state_of(await self.store.risk_state())
+
+    def _state_of(self, row: RiskState | None) -> ProtectionState:
         if row is None:
             return self._risk().initial_state()
         return ProtectionState.from_risk_state(row, last_reset_at=row.last_reset_at)
@@ -377,6 +386,24 @@ class TradingEngine:
         outcome = act(state, note, self.clock())
         row = await self._save_risk(outcome.state, outcome.events)
         return row if action != "reset" else await self.risk_tick()
+
+    async def override_strategy(self, position_id: str, strategy: str) -> Position:
+        """The operator's per-position override while it is open: from the next price update
+        its exits follow ``strategy`` (a named one: built-in or the config's own)."""
+        chosen = named_strategy(strategy, self._strategies())
+        lock = self._position_locks.setdefault(position_id, asyncio.Lock())
+        async with lock:
+            position = await self.store.position(position_id)
+            if position is None or position.status not in (PositionStatus.open,
+                                                           PositionStatus.closing):
+                raise WallTrackError(f"position {position_id} is not open",
+                                     hint="an override applies to an open position only")
+            after = position.model_copy(update={
+                "override_strategy": chosen.name, "override_plan": plan_of(chosen),
+                "updated_at": self.clock()})
+            await self.store.save_position(after)
+        log.info("trading_strategy_overridden", position=position_id, strategy=chosen.name)
+        return after
 
     # -- prices and exits ----------------------------------------------------------------
 
@@ -485,7 +512,8 @@ class TradingEngine:
     async def drive(self, order: Order) -> Order:
         """Take an order through the state machine until it is confirmed, failed, or the
         chain stops answering (left ``submitted`` for the next reconcile)."""
-        position = await self.store.position(order.position_id)
+        position = self._opening.pop(order.id, None) or await self.store.position(
+            order.position_id)
         if position is None:
             return order
         executor = self.executors[order.mode]
@@ -663,5 +691,5 @@ class TradingEngine:
     async def _signal_time(self, order: Order, position: Position) -> datetime | None:
         if order.kind is not OrderKind.entry:
             return None
-        at = await self.store.signal_swap_at(position.signal_id)
-        return at
+        known = self._swap_times.pop(position.signal_id, None)
+        return known or await self.store.signal_swap_at(position.signal_id)
