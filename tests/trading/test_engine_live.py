@@ -24,11 +24,13 @@ from tests.trading.harness import (
     store_signal,
     trading,
 )
+from walltrack.models import SwapSide, TradingMode
 from walltrack.models.base import utcnow
 from walltrack.settings import Settings
 from walltrack.simulator import PRESETS, Market, generate_market
 from walltrack.simulator.server import create_app
 from walltrack.store import Database
+from walltrack.trading.execution import SwapRequest
 
 WALLET = "SrcWa11et1111111111111111111111111111111111"
 SIG = "sigL" + "1" * 84
@@ -191,3 +193,63 @@ def test_a_transaction_that_cannot_go_through_leaves_no_phantom_position(
     held = rpc_call(sim.url, "getTokenAccountsByOwner",
                     [user, {"mint": mint}, {"encoding": "jsonParsed"}])["value"]
     assert held == []  # nothing landed for the mint: no phantom tokens either
+
+
+def test_a_transaction_landed_with_an_error_is_no_fill_and_v1_paths_trade(
+        make_settings: Callable[..., Settings], db: Database, db_url: str,
+        sim: ThreadServer, market: Market) -> None:
+    """A swap of the wallet that lands with ``meta.err`` (its minimum not met) is seen as
+    failed and gives no fill; the order itself, on the v1 paths, buys exactly once."""
+    from walltrack.clients.jupiter import sign_transaction
+    from walltrack.trading.execution.live import LiveExecutor
+
+    keypair = Keypair()
+    user = str(keypair.pubkey())
+    rpc_call(sim.url, "requestAirdrop", [user, 5 * 10**9])
+    settings = live_settings(make_settings, db_url, sim.url, keypair)
+    go_live(db, WALLET)
+    set_config(db, "execution", jupiter_api="v1")  # the older paths stay supported
+    mint = liquid_mints(sim.url, market.tokens["mint"].to_list())[0]
+    store_signal(db, eligible_signal(sim.url, WALLET, mint, signature=SIG))
+    landed_failed: list[str] = []
+
+    async def land_a_failure(point: str) -> None:
+        # Instead of our transaction, one that cannot meet its minimum lands (as when the
+        # price ran between the quote and the block): the chain records it failed.
+        if point != "submitted" or landed_failed:
+            return
+        async with httpx.AsyncClient(base_url=sim.url) as c:
+            q = (await c.get("/swap/v1/quote", params={
+                "inputMint": "So11111111111111111111111111111111111111112",
+                "outputMint": mint, "amount": str(10**8)})).json()
+            q["otherAmountThreshold"] = str(int(q["outAmount"]) * 10)
+            tx = (await c.post("/swap/v1/swap", json={"quoteResponse": q,
+                                                      "userPublicKey": user})).json()
+        signed = sign_transaction(tx["swapTransaction"], keypair)
+        sig = rpc_call(sim.url, "sendTransaction",
+                       [signed, {"encoding": "base64", "skipPreflight": True}])
+        landed_failed.append(sig)
+
+    async def go() -> None:
+        from tests.trading.harness import trading
+
+        async with trading(settings, db, sim.url, faults=land_a_failure) as t:
+            await t.engine.process_pending(utcnow() - timedelta(hours=1))
+            live = t.engine.executors[TradingMode.live]
+            assert isinstance(live, LiveExecutor)
+            seen = await live.observe(landed_failed[0], None)
+            assert seen.chain.value == "failed"
+            request = SwapRequest(key="x", mint=mint, side=SwapSide.buy, amount_in=10**8,
+                                  slippage_bps=300, decimals=6)
+            assert await live.fill(landed_failed[0], request) is None  # meta.err: no fill
+
+    asyncio.run(go())
+    (order,) = rows(db, "SELECT * FROM orders")
+    assert order["status"] == "confirmed" and order["attempts"] == 1
+    (trade,) = rows(db, "SELECT * FROM trades")
+    assert trade["tx_signature"] == order["tx_signature"] != landed_failed[0]
+    held = rpc_call(sim.url, "getTokenAccountsByOwner",
+                    [user, {"mint": mint}, {"encoding": "jsonParsed"}])["value"]
+    raw = int(held[0]["account"]["data"]["parsed"]["info"]["tokenAmount"]["amount"])
+    (pos,) = rows(db, "SELECT decimals FROM positions")
+    assert raw == round(trade["token_amount"] * 10 ** pos["decimals"])  # one buy landed
