@@ -103,6 +103,7 @@ class TradingStore:
         self._connect_timeout = connect_timeout
         self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
         self._lock = asyncio.Lock()
+        self._statements: dict[tuple[str, object], str] = {}
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -130,13 +131,28 @@ class TradingStore:
 
     # -- helpers -------------------------------------------------------------------------
 
-    @staticmethod
-    async def _put(conn: psycopg.AsyncConnection[Any], repo: Repository[Any], item: Any, *,
-                   update: bool = True) -> int:
-        statement = (_UPSERT_POSITION if update and repo is _POSITIONS
-                     else repo._insert_sql(update=update))
-        cur = await conn.execute(statement, repo._row(item))
+    async def _put(self, conn: psycopg.AsyncConnection[Any], repo: Repository[Any], item: Any,
+                   *, update: bool = True) -> int:
+        cur = await conn.execute(self._statement(conn, repo, update), repo._row(item))
         return cur.rowcount
+
+    def _statement(self, conn: psycopg.AsyncConnection[Any], repo: Repository[Any],
+                   update: bool) -> str:
+        """Each statement composed and rendered once (composing costs ≈ 1 ms a call)."""
+        key = (repo.table, update)
+        found = self._statements.get(key)
+        if found is None:
+            composed = (_UPSERT_POSITION if update and repo is _POSITIONS
+                        else repo._insert_sql(update=update))
+            found = self._statements[key] = composed.as_string(conn)
+        return found
+
+    def _any_conflict(self, conn: psycopg.AsyncConnection[Any], repo: Repository[Any]) -> str:
+        key = (repo.table, "any")
+        found = self._statements.get(key)
+        if found is None:
+            found = self._statements[key] = _insert_any_conflict(repo).as_string(conn)
+        return found
 
     # -- signals -------------------------------------------------------------------------
 
@@ -188,7 +204,8 @@ class TradingStore:
         async with self.transaction() as conn:
             if not await self._put(conn, _DECISIONS, decision, update=False):
                 return False
-            cur = await conn.execute(_insert_any_conflict(_POSITIONS), _POSITIONS._row(position))
+            cur = await conn.execute(self._any_conflict(conn, _POSITIONS),
+                                     _POSITIONS._row(position))
             if not cur.rowcount:
                 raise MintHeld(f"{position.mint} is held already")
             await self._put(conn, _ORDERS, order, update=False)
@@ -281,7 +298,7 @@ class TradingStore:
         """The exit order and the position's ``closing`` status; False while another exit
         of the position is in flight."""
         async with self.transaction() as conn:
-            cur = await conn.execute(_insert_any_conflict(_ORDERS), _ORDERS._row(order))
+            cur = await conn.execute(self._any_conflict(conn, _ORDERS), _ORDERS._row(order))
             if not cur.rowcount:
                 return False
             await self._put(conn, _POSITIONS, position)
