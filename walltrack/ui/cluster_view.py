@@ -103,4 +103,6 @@ def graph_chart(members: list[dict[str, Any]], edges: pl.DataFrame, *, seed: int
     )
     labels = alt.Chart(nodes).mark_text(dy=-14, fontSize=10).encode(x="x:Q", y="y:Q",
                                                                      text="label:N")
-    return (lines + points + labels).properties(width=520, height=380)
+    # Edge kinds and member roles are two legends: a shared colour scale would merge them.
+    return (lines + points + labels).resolve_scale(color="independent").properties(
+        width=520, height=380)

@@ -404,7 +404,7 @@ def breakdown_frame(signal: Signal) -> pl.DataFrame:
         (pl.col("value") * pl.col("weight")).alias("contribution"),
     ).with_columns(
         pl.when(pl.lit(signal.score) > 0)
-        .then(pl.col("contribution") / pl.lit(signal.score)).otherwise(None)
+        .then((pl.col("contribution") / pl.lit(signal.score)).round(4)).otherwise(None)
         .alias("share of score"),
     ).select("factor", "value", "weight", "contribution", "share of score", "inputs")
 
@@ -413,6 +413,7 @@ def breakdown_chart(signal: Signal, threshold: float) -> alt.VConcatChart:
     """Each factor's contribution (weight × value), then the same stacked into the score
     beside the trade threshold."""
     frame = breakdown_frame(signal).select("factor", "value", "weight", "contribution")
+    frame = frame.with_row_index("rank")  # stack in the factors' own order
     color = alt.Color("factor:N", sort=list(FACTORS))
     tooltip = ["factor", "value", "weight", alt.Tooltip("contribution:Q", format=".3f")]
     per_factor = alt.Chart(frame).mark_bar().encode(
@@ -422,7 +423,7 @@ def breakdown_chart(signal: Signal, threshold: float) -> alt.VConcatChart:
     stacked = alt.Chart(frame.with_columns(pl.lit("score").alias("bar"))).mark_bar().encode(
         x=alt.X("sum(contribution):Q", title="score = Σ weight × factor",
                 scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("bar:N", title=None), color=color, order=alt.Order("factor:N"),
+        y=alt.Y("bar:N", title=None), color=color, order=alt.Order("rank:Q"),
         tooltip=tooltip,
     )
     rule = alt.Chart(pl.DataFrame({"threshold": [threshold]})).mark_rule(
