@@ -71,3 +71,12 @@ def test_explore_a_trade_to_its_cluster_and_blacklist_it(db: Database, db_url: s
         expect(body).to_contain_text("has not decided on this signal")
     events = WalletRepository(db).get(LEADER)
     assert events is not None and events.on_watchlist is False
+
+
+def test_an_empty_store_has_nothing_to_explore(db_url: str, page: Page, marimo_app) -> None:
+    with marimo_app("explorer.py", {"WALLTRACK_DATABASE_URL": db_url}) as app:
+        page.goto(app.url + "?cluster=c-gone")
+        body = page.locator("body")
+        expect(body).to_contain_text("Nothing to explore yet", timeout=60_000)
+        expect(body).to_contain_text("no cluster with id 'c-gone'")
+        expect(page.get_by_role("button", name="Blacklist this cluster")).to_have_count(0)
