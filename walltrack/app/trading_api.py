@@ -21,10 +21,20 @@ from starlette.routing import Route
 
 from walltrack.app.auth import Endpoint, OperatorGuard, operator_guard
 from walltrack.app.errors import error_body
-from walltrack.models import OrderStatus, PositionStatus, RiskState, SwapSide
+from walltrack.errors import WallTrackError
+from walltrack.logging import get_logger
+from walltrack.models import (
+    Alert,
+    AlertLevel,
+    OrderStatus,
+    Position,
+    PositionStatus,
+    RiskState,
+    SwapSide,
+)
 from walltrack.settings import Settings
 from walltrack.store import Database
-from walltrack.store.repositories import RiskStateRepository
+from walltrack.store.repositories import AlertRepository, RiskStateRepository
 from walltrack.trading.performance import wallet_performance
 
 MAX_LIMIT = 500
@@ -32,6 +42,8 @@ DEFAULT_LIMIT = 50
 RISK_EVENTS = 50
 MAX_ACTION_BODY = 16_384
 OPERATOR_ACTIONS = ("pause", "resume", "reset")
+
+log = get_logger(__name__)
 
 
 class BadParameter(Exception):
@@ -199,6 +211,68 @@ def make_operator_action(action: str, guard: OperatorGuard) -> Endpoint:
     return guard(operator_action)
 
 
+async def read_override(request: Request) -> tuple[str, str] | JSONResponse:
+    """(strategy, note) from ``{"strategy": name, "note": why}``, or the 4xx to answer."""
+    raw = await request.body()
+    if len(raw) > MAX_ACTION_BODY:
+        return error_body("payload_too_large",
+                          f"the body may hold at most {MAX_ACTION_BODY} bytes", 413)
+    try:
+        body = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError:
+        return error_body("bad_json", 'the body must be JSON: {"strategy": "name", '
+                          '"note": "why"}', 400)
+    body = body if isinstance(body, dict) else {}
+    strategy, note = body.get("strategy"), body.get("note")
+    if not isinstance(note, str) or not note.strip():
+        return error_body("note_required",
+                          'an operator action needs a note saying why: {"note": "..."}', 400)
+    if not isinstance(strategy, str) or not strategy.strip():
+        return error_body("strategy_required",
+                          'name the exit strategy to follow: {"strategy": "balanced"}', 400)
+    return strategy.strip(), note.strip()
+
+
+def record_override(db: Database, position: Position, note: str) -> None:
+    """The override is kept as an operator alert (who changed what, and why)."""
+    AlertRepository(db).upsert(Alert(
+        level=AlertLevel.info, source="operator",
+        message=f"exit strategy of position {position.id} → {position.plan_name} ({note})",
+        detail={"kind": "strategy_override", "position_id": position.id,
+                "strategy": position.plan_name, "note": note}))
+
+
+def make_strategy_override(guard: OperatorGuard) -> Endpoint:
+    """``POST /api/positions/{id}/strategy`` behind the operator guard: the open position's
+    exits follow the named strategy (built-in or the config's own) from the next price."""
+
+    async def api_position_strategy(request: Request) -> Response:
+        parsed = await read_override(request)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        strategy, note = parsed
+        trading = _trading(request)
+        if trading is None:
+            return error_body("trading_disabled",
+                              "the trading engine is not running in this server "
+                              "(WALLTRACK_TRADING_ENABLED=false)", 409)
+        position_id = request.path_params["position_id"]
+        try:
+            position: Position = await trading.engine.override_strategy(position_id, strategy)
+        except ValueError as exc:  # an unknown strategy name
+            return error_body("unknown_strategy", str(exc), 400)
+        except WallTrackError as exc:  # not open (or unknown)
+            return error_body("position_not_open", str(exc), 409)
+        await run_in_threadpool(record_override, request.app.state.db, position, note)
+        log.info("api_strategy_overridden", position=position_id, strategy=position.plan_name,
+                 note=note)
+        return JSONResponse({"position_id": position.id, "strategy": position.plan_name,
+                             "note": note,
+                             "plan": [r.model_dump(mode="json") for r in position.plan]})
+
+    return guard(api_position_strategy)
+
+
 def trading_routes(settings: Settings) -> list[Route]:
     """Every route of this module (the operator actions guarded by ``settings``' token)."""
     guard = operator_guard(settings)
@@ -210,4 +284,6 @@ def trading_routes(settings: Settings) -> list[Route]:
         Route("/api/performance", api_performance),
         *(Route(f"/api/risk/{action}", make_operator_action(action, guard), methods=["POST"])
           for action in OPERATOR_ACTIONS),
+        Route("/api/positions/{position_id}/strategy", make_strategy_override(guard),
+              methods=["POST"]),
     ]
