@@ -232,16 +232,18 @@ def status_bar(db: Database, now: datetime, config: DynamicConfig) -> StatusBar:
         unacknowledged_alerts=int(counts[0]), critical_alerts=int(counts[1]))
 
 
+def _delivery(age_s: float | None) -> str:
+    return "no delivery yet" if age_s is None else f"last delivery {ago(age_s)} ago"
+
+
 def status_items(status: StatusBar) -> list[Stat]:
     return [
         Stat(label="Mode", value=status.mode),
         Stat(label="Trading", value=status.trading, caption=status.reason,
              direction="decrease" if status.trading != "running" else None),
-        Stat(label="Webhooks", value=f"last delivery {ago(status.webhook_delivery_age_s)}"
-             + (" ago" if status.webhook_delivery_age_s is not None else ""),
+        Stat(label="Webhooks", value=_delivery(status.webhook_delivery_age_s),
              caption=status.webhooks),
-        Stat(label="Polling", value=f"last delivery {ago(status.polling_delivery_age_s)}"
-             + (" ago" if status.polling_delivery_age_s is not None else ""),
+        Stat(label="Polling", value=_delivery(status.polling_delivery_age_s),
              caption=status.polling),
         Stat(label="Inbox backlog", value=f"{status.inbox_pending:,}",
              caption=(f"oldest {ago(status.oldest_pending_s)}, " if status.oldest_pending_s
