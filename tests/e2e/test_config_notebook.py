@@ -13,8 +13,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.harness.processes import free_port
+from walltrack.models import Alert
 from walltrack.store import Database
-from walltrack.store.repositories import ConfigRepository
+from walltrack.store.repositories import AlertRepository, ConfigRepository
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +41,11 @@ def set_field(page: Page, name: str, value: str) -> None:
 
 def test_settings_save_refuse_and_live_refused(db: Database, db_url: str, page: Page,
                                                marimo_app) -> None:
-    env = {"WALLTRACK_DATABASE_URL": db_url, "WALLTRACK_LIVE_TRADING_ALLOWED": "false"}
+    port = free_port()  # nobody listens: the operator actions say the server is down
+    AlertRepository(db).upsert_many([Alert(source="risk", message=f"drawdown {i}")
+                                     for i in range(2)])
+    env = {"WALLTRACK_DATABASE_URL": db_url, "WALLTRACK_LIVE_TRADING_ALLOWED": "false",
+           "WALLTRACK_SERVER_PORT": str(port), "WALLTRACK_OPERATOR_TOKEN": "t" * 32}
     with marimo_app("config.py", env) as app:
         page.goto(app.url)
         body = page.locator("body")
@@ -82,5 +88,23 @@ def test_settings_save_refuse_and_live_refused(db: Database, db_url: str, page: 
         expect(body).to_contain_text("WALLTRACK_LIVE_TRADING_ALLOWED is not true")
         expect(body).to_contain_text("WALLTRACK_TRADING_PRIVATE_KEY")
         expect(body).to_contain_text("No trading wallet")
-    assert ConfigRepository(db).load().execution.mode.value == "paper"
-    assert stored(db) == before
+        assert ConfigRepository(db).load().execution.mode.value == "paper"
+        assert stored(db) == before
+
+        # Operator actions: an empty note is refused in the notebook; with one, the
+        # request goes to the server the settings name (none runs here: said so).
+        page.get_by_role("button", name="Reset protections", exact=True).click()
+        expect(body).to_contain_text("Refused: the Operator note is empty")
+        page.get_by_role("textbox", name="Operator note").fill("after the review")
+        page.get_by_role("textbox", name="Operator note").press("Enter")
+        page.get_by_role("button", name="Pause trading", exact=True).click()
+        expect(body).to_contain_text(f"not reachable at http://127.0.0.1:{port}")
+        expect(body).to_contain_text("python server.py")
+
+        # Alerts: acknowledge the selected one.
+        page.get_by_role("checkbox", name="Select row").first.check()
+        page.get_by_role("button", name="Acknowledge", exact=True).click()
+        expect(body).to_contain_text("Acknowledged 1 alert(s).")
+    with db.connection() as conn:
+        acknowledged = conn.execute("SELECT id FROM alerts WHERE acknowledged").fetchall()
+    assert len(acknowledged) == 1
