@@ -172,8 +172,9 @@ async def api_performance(request: Request) -> Response:
     return JSONResponse({"data": data, "meta": {"count": len(data)}})
 
 
-async def read_note(request: Request) -> str | JSONResponse:
-    """The operator's note from a JSON body ``{"note": "..."}``, or the 4xx to answer."""
+async def read_body(request: Request, example: str) -> dict[str, Any] | JSONResponse:
+    """An operator action's JSON object body (``example`` shows its shape in errors), or
+    the 4xx to answer."""
     raw = await request.body()
     if len(raw) > MAX_ACTION_BODY:
         return error_body("payload_too_large",
@@ -181,12 +182,22 @@ async def read_note(request: Request) -> str | JSONResponse:
     try:
         body = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError:
-        return error_body("bad_json", 'the body must be JSON: {"note": "why"}', 400)
-    note = body.get("note") if isinstance(body, dict) else None
+        return error_body("bad_json", f"the body must be JSON: {example}", 400)
+    return body if isinstance(body, dict) else {}
+
+
+def note_of(body: dict[str, Any]) -> str | JSONResponse:
+    note = body.get("note")
     if not isinstance(note, str) or not note.strip():
         return error_body("note_required",
                           'an operator action needs a note saying why: {"note": "..."}', 400)
     return note.strip()
+
+
+async def read_note(request: Request) -> str | JSONResponse:
+    """The operator's note from a JSON body ``{"note": "..."}``, or the 4xx to answer."""
+    body = await read_body(request, '{"note": "why"}')
+    return body if isinstance(body, JSONResponse) else note_of(body)
 
 
 def make_operator_action(action: str, guard: OperatorGuard) -> Endpoint:
@@ -213,24 +224,17 @@ def make_operator_action(action: str, guard: OperatorGuard) -> Endpoint:
 
 async def read_override(request: Request) -> tuple[str, str] | JSONResponse:
     """(strategy, note) from ``{"strategy": name, "note": why}``, or the 4xx to answer."""
-    raw = await request.body()
-    if len(raw) > MAX_ACTION_BODY:
-        return error_body("payload_too_large",
-                          f"the body may hold at most {MAX_ACTION_BODY} bytes", 413)
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError:
-        return error_body("bad_json", 'the body must be JSON: {"strategy": "name", '
-                          '"note": "why"}', 400)
-    body = body if isinstance(body, dict) else {}
-    strategy, note = body.get("strategy"), body.get("note")
-    if not isinstance(note, str) or not note.strip():
-        return error_body("note_required",
-                          'an operator action needs a note saying why: {"note": "..."}', 400)
+    body = await read_body(request, '{"strategy": "name", "note": "why"}')
+    if isinstance(body, JSONResponse):
+        return body
+    note = note_of(body)
+    if isinstance(note, JSONResponse):
+        return note
+    strategy = body.get("strategy")
     if not isinstance(strategy, str) or not strategy.strip():
         return error_body("strategy_required",
                           'name the exit strategy to follow: {"strategy": "balanced"}', 400)
-    return strategy.strip(), note.strip()
+    return strategy.strip(), note
 
 
 def record_override(db: Database, position: Position, note: str) -> None:
