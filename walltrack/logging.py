@@ -15,11 +15,14 @@ containers, rendered exceptions):
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
@@ -144,17 +147,100 @@ def _stdlib_redacting_filter(record: logging.LogRecord) -> bool:
     return True
 
 
+class RotatingLogFile:
+    """A log file that several processes append to at once, rotated by size.
+
+    The server and every job the scheduler starts share one file, so the standard
+    ``RotatingFileHandler`` (one writer per file) would lose lines when two processes rotate
+    it. Here each line is appended under an advisory lock (``<path>.lock``); the writer that
+    finds the file past ``max_bytes`` rotates it (``path`` → ``path.1`` … ``path.<backups>``,
+    the oldest dropped) and the others see the new inode and reopen. ``max_bytes=0`` never
+    rotates: an outside logrotate may move the file, and it is reopened the same way
+    (``WatchedFileHandler``'s behaviour). The file is created private (0600).
+    """
+
+    def __init__(self, path: Path, *, max_bytes: int = 0, backups: int = 5) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = max(1, backups)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # threads of this process; flock orders processes
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = -1
+        self._inode = -1
+        self._open()
+
+    def _open(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._inode = os.fstat(self._fd).st_ino
+
+    def _rotate(self) -> None:
+        for index in range(self.backups - 1, 0, -1):
+            older = Path(f"{self.path}.{index}")
+            if older.exists():
+                older.replace(f"{self.path}.{index + 1}")
+        self.path.replace(f"{self.path}.1")
+        self._open()
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8", "replace")
+        with self._lock:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                try:
+                    current = os.stat(self.path)
+                except FileNotFoundError:
+                    current = None
+                if current is None or current.st_ino != self._inode:
+                    self._open()  # another process (or logrotate) moved it
+                    current = os.fstat(self._fd)
+                if self.max_bytes and current.st_size and \
+                        current.st_size + len(data) > self.max_bytes:
+                    self._rotate()
+                os.write(self._fd, data)
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        return len(text)
+
+    def flush(self) -> None:
+        return None  # every write goes straight to the file
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in (self._fd, self._lock_fd):
+                if fd >= 0:
+                    os.close(fd)
+            self._fd = self._lock_fd = -1
+
+
 def configure_logging(
     *,
     level: str = "INFO",
     json_lines: bool | None = None,
     stream: TextIO | None = None,
+    file: Path | None = None,
+    max_bytes: int = 0,
+    backups: int = 5,
 ) -> None:
     """Configure structlog (and stdlib logging) once per process.
 
-    ``json_lines=None`` picks JSON when the stream is not a terminal.
+    Events go to ``stream`` (stderr by default: stdout carries command results), or, when
+    ``file`` is given, to that file instead (JSON lines, rotated at ``max_bytes`` keeping
+    ``backups`` old files: :class:`RotatingLogFile`). ``json_lines=None`` picks JSON when the
+    stream is not a terminal. structlog events and stdlib records (httpx, uvicorn…) take
+    the same processors, so both pass the redaction and both come out as JSON lines.
     """
-    out = stream or sys.stderr
+    out: TextIO | RotatingLogFile
+    if file is not None:
+        out = RotatingLogFile(file, max_bytes=max_bytes, backups=backups)
+        json_lines = True  # a file is read by tools, never by eye
+    else:
+        out = stream or sys.stderr
     if json_lines is None:
         json_lines = not out.isatty()
     renderer: Any = (
@@ -164,26 +250,33 @@ def configure_logging(
             colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
     )
-    processors: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+    shared: list[Any] = [
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         # Exceptions become text first, so the redaction sees their messages.
         structlog.processors.format_exc_info,
-        redact_processor,
-        renderer,
     ]
     structlog.configure(
-        processors=processors,
+        processors=[structlog.contextvars.merge_contextvars, *shared, redact_processor,
+                    renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        # One write per event (message and newline together): lines never interleave.
+        logger_factory=(structlog.WriteLoggerFactory(file=out)  # type: ignore[arg-type]
+                        if isinstance(out, RotatingLogFile)
+                        else structlog.PrintLoggerFactory(file=out)),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(out)
+    handler = logging.StreamHandler(out)  # type: ignore[arg-type]
     handler.addFilter(_stdlib_redacting_filter)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    redact_processor, renderer],
+    ))
     root = logging.getLogger()
+    for old in root.handlers:
+        old.close()
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "pgserver", "psycopg.pool"):
@@ -191,6 +284,7 @@ def configure_logging(
 
 
 def configure_from_settings(settings: Any, stream: TextIO | None = None) -> None:
+    """The process's logging from the settings: format, level, stream or rotating file."""
     from walltrack.settings import Environment, LogFormat
 
     fmt = settings.log_format
@@ -202,7 +296,9 @@ def configure_from_settings(settings: Any, stream: TextIO | None = None) -> None
     else:
         json_lines = True if settings.env == Environment.production else None
     register_secrets(settings.secrets())
-    configure_logging(level=settings.log_level, json_lines=json_lines, stream=stream)
+    configure_logging(level=settings.log_level, json_lines=json_lines, stream=stream,
+                      file=settings.log_file, max_bytes=settings.log_max_bytes,
+                      backups=settings.log_backups)
 
 
 def get_logger(name: str | None = None, **context: Any) -> structlog.stdlib.BoundLogger:

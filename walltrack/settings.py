@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     env: Environment = Environment.development
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.auto
+    # Empty: logs go to stderr (the container's and systemd's way). A path: JSON lines to
+    # that file instead, rotated at log_max_bytes (0 = never: logrotate's job) keeping
+    # log_backups old files; the server and the jobs may share it (walltrack.logging).
+    log_file: Path | None = None
+    log_max_bytes: int = Field(default=20_000_000, ge=0)
+    log_backups: int = Field(default=5, ge=1, le=1000)
 
     data_dir: Path = PROJECT_ROOT / "data"
     # Empty → the embedded PostgreSQL server under data_dir/pg. Any PostgreSQL URL otherwise
@@ -181,6 +187,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_db_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
             return None
         raw = value.get_secret_value().strip()
         if not raw.startswith(("postgresql://", "postgres://")):

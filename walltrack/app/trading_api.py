@@ -35,6 +35,7 @@ from walltrack.models import (
 from walltrack.settings import Settings
 from walltrack.store import Database
 from walltrack.store.repositories import AlertRepository, RiskStateRepository
+from walltrack.trading.alerts import log_alert
 from walltrack.trading.performance import wallet_performance
 
 MAX_LIMIT = 500
@@ -239,11 +240,13 @@ async def read_override(request: Request) -> tuple[str, str] | JSONResponse:
 
 def record_override(db: Database, position: Position, note: str) -> None:
     """The override is kept as an operator alert (who changed what, and why)."""
-    AlertRepository(db).upsert(Alert(
+    alert = Alert(
         level=AlertLevel.info, source="operator",
         message=f"exit strategy of position {position.id} → {position.plan_name} ({note})",
         detail={"kind": "strategy_override", "position_id": position.id,
-                "strategy": position.plan_name, "note": note}))
+                "strategy": position.plan_name, "note": note})
+    AlertRepository(db).upsert(alert)
+    log_alert(alert)
 
 
 def make_strategy_override(guard: OperatorGuard) -> Endpoint:

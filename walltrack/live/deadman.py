@@ -41,6 +41,7 @@ from walltrack.logging import get_logger
 from walltrack.models import Alert, AlertLevel, DomainModel, DynamicConfig, SignalSource, utcnow
 from walltrack.models.config import SourceConfig
 from walltrack.settings import SignalSourceMode
+from walltrack.trading.alerts import log_alert
 
 log = get_logger(__name__)
 
@@ -156,10 +157,12 @@ class Deadman:
         self._last_at_trip = last
         self.recovered_at = None
         log.critical("deadman_tripped", reason=verdict.reason, swaps_missed=self.swaps_missed)
-        await self._store.add_alert(Alert(
+        alert = Alert(
             at=now, level=AlertLevel.critical, source=ALERT_SOURCE, message=trip_message(verdict),
             detail={"swaps_missed": self.swaps_missed, "silent_seconds": verdict.silent_seconds,
-                    "action": "polling_forced"}))
+                    "action": "polling_forced"})
+        await self._store.add_alert(alert)
+        log_alert(alert)
 
     async def _while_tripped(self, last: datetime | None, now: datetime) -> DeadmanVerdict:
         # Resumed = a delivery newer than the last one known at the trip (no clock compared:
@@ -170,11 +173,13 @@ class Deadman:
             log.info("deadman_recovered", last_delivery_at=last)
             keeps = ("until the server restarts" if self._release_after is None
                      else f"for {self._release_after:.0f} s more of steady deliveries")
-            await self._store.add_alert(Alert(
+            alert = Alert(
                 at=now, level=AlertLevel.info, source=ALERT_SOURCE,
                 message=f"Helius webhook deliveries resumed (last at {last}); polling stays "
                         f"on {keeps} — restart the server once the webhook is known good.",
-                detail={"tripped_at": self.tripped_at, "polling_forced": True}))
+                detail={"tripped_at": self.tripped_at, "polling_forced": True})
+            await self._store.add_alert(alert)
+            log_alert(alert)
         if (self.recovered_at is not None and self._release_after is not None
                 and (now - self.recovered_at).total_seconds() >= self._release_after):
             log.info("deadman_polling_released", tripped_at=self.tripped_at)

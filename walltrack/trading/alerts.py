@@ -7,8 +7,10 @@ What :meth:`AlertService.raise_alert` guarantees, in this order:
    (``alert_store_failed``) and counted; it never raises into the caller, and the wait for
    it is bounded by the service timeout (a slow write finishes in the background).
 2. **Always in the logs.** Every alert is also a structlog event ``alert_raised`` with
-   ``alert_level``, ``source`` and ``message`` bound (``level`` itself is the log level:
-   info, warning, or error for a critical alert).
+   ``alert_id``, ``alert_level``, ``source``, ``message`` and ``detail`` (``level`` itself
+   is the log level: info, warning, or error for a critical alert) — :func:`log_alert`.
+   Alerts written without this service (the operator's actions, the live deadman) call
+   :func:`log_alert` after their write, so the logs hold every row of ``alerts``.
 3. **Delivered best-effort, never blocking.** Each configured notifier gets the alert in a
    background task bounded by the timeout; ``raise_alert`` returns without waiting for
    them. A failed, refused or timed-out delivery is logged (``alert_delivery_failed``) and
@@ -46,6 +48,7 @@ __all__ = [
     "Notifier",
     "TelegramNotifier",
     "WebhookNotifier",
+    "log_alert",
     "notifiers_from_settings",
     "telegram_text",
 ]
@@ -254,6 +257,19 @@ def notifiers_from_settings(settings: Settings, *, timeout: float = 5.0) -> list
 # --- the service ----------------------------------------------------------------------------
 
 
+def log_alert(alert: Alert) -> None:
+    """The ``alert_raised`` event of a stored alert, at the log level matching its level."""
+    log = _log.bind(alert_id=alert.id, alert_level=alert.level.value, source=alert.source,
+                    message=alert.message)
+    match alert.level:
+        case AlertLevel.critical:
+            log.error("alert_raised", detail=alert.detail)
+        case AlertLevel.warning:
+            log.warning("alert_raised", detail=alert.detail)
+        case _:
+            log.info("alert_raised", detail=alert.detail)
+
+
 def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
     # The detail goes to a JSONB column and a webhook body: anything unusual becomes text
     # here, so that neither can fail on it later.
@@ -311,13 +327,7 @@ class AlertService:
         await asyncio.wait({stored}, timeout=self._timeout)
         if not stored.done():
             log.warning("alert_store_slow", timeout_s=self._timeout)
-        match alert.level:
-            case AlertLevel.critical:
-                log.error("alert_raised", detail=alert.detail)
-            case AlertLevel.warning:
-                log.warning("alert_raised", detail=alert.detail)
-            case _:
-                log.info("alert_raised", detail=alert.detail)
+        log_alert(alert)
         if not self._closed:
             for notifier in self._notifiers:
                 self._spawn(self._deliver(notifier, alert), alert, notifier)

@@ -19,6 +19,7 @@ from walltrack.models.config import DynamicConfig
 from walltrack.settings import Settings
 from walltrack.store import Database
 from walltrack.store.repositories import AlertRepository, ConfigRepository
+from walltrack.trading.alerts import log_alert
 from walltrack.trading.live_guard import live_permission
 from walltrack.trading.wallet import TradingWallet, WalletValidation
 
@@ -102,9 +103,11 @@ def switch_mode(db: Database, settings: Settings, target: TradingMode,
               "note": text}
     if validation is not None and target is TradingMode.live:
         detail["wallet"] = validation.public_key
-    AlertRepository(db).upsert(Alert(
+    alert = Alert(
         at=at, level=AlertLevel.warning if target is TradingMode.live else AlertLevel.info,
         source="operator", message=f"execution mode {previous.value} → {target.value} ({text})",
-        detail=detail))
+        detail=detail)
+    AlertRepository(db).upsert(alert)
+    log_alert(alert)
     log.info("config_mode_switched", previous=previous.value, mode=target.value)
     return target

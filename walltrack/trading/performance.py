@@ -22,6 +22,7 @@ from walltrack.models.base import utcnow
 from walltrack.store import Database
 from walltrack.store.frames import UTC_US, query_frame
 from walltrack.store.repositories import AlertRepository, WalletCopyModeRepository
+from walltrack.trading.alerts import log_alert
 
 COUNTS = ("positions", "open_positions", "closed", "wins")
 SIGNAL_COUNTS = ("signals_24h", "signals_7d", "signals_30d", "signals_all", "eligible_all")
@@ -121,4 +122,5 @@ def set_copy_mode(db: Database, wallet: str, mode: TradingMode, note: str, *,
                               "mode": target.value, "note": text})
         conn.execute(modes._insert_sql(update=True), modes._row(row))
         conn.execute(alerts._insert_sql(update=False), alerts._row(alert))
+    log_alert(alert)  # once committed
     return row
