@@ -3,7 +3,9 @@
 Files are ``walltrack/store/migrations/NNNN_name.sql``. Each runs in its own transaction
 under a PostgreSQL advisory lock, so several processes starting at once apply each
 migration exactly once. A recorded migration whose file changed is an error: migrations are
-append-only.
+append-only and forward-only (a downgrade is a restore of a backup, docs/operations.md). A
+store recorded at a version newer than this code knows is refused: running old code on it
+could write rows the newer schema does not expect.
 """
 
 from __future__ import annotations
@@ -47,8 +49,46 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def apply_migrations(db: Database) -> list[int]:
-    """Apply what is pending; return the versions applied by this call."""
+SCHEMA_MIGRATIONS_DDL = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    checksum    text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now())"""
+
+
+def newest_known_version() -> int:
+    return max((m.version for m in available_migrations()), default=0)
+
+
+def refuse_newer_store(version: int, *, what: str = "the store") -> None:
+    """Raise when a store (or a backup) is at a schema version newer than this code."""
+    newest = newest_known_version()
+    if version > newest:
+        error = StoreError(
+            f"{what} is at schema version {version}, newer than this WallTrack (knows up "
+            f"to {newest})",
+            hint="upgrade WallTrack (git pull / new image) or point WALLTRACK_DATABASE_URL "
+            "at the right database",
+        )
+        # Logged as well as raised: a server start that fails shows it as one clear line.
+        log.error("store_schema_newer", what=what, version=version, known=newest,
+                  error=str(error))
+        raise error
+
+
+def run_migration(conn: psycopg.Connection, migration: Migration) -> None:
+    """One migration and its record, in the caller's transaction."""
+    conn.execute(migration.sql.encode())
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+        (migration.version, migration.name, migration.checksum),
+    )
+
+
+def apply_migrations(db: Database, *, up_to: int | None = None) -> list[int]:
+    """Apply what is pending (up to version ``up_to``, default all); return the versions
+    applied by this call. Refuses a store newer than this code (:func:`refuse_newer_store`).
+    """
     applied_now: list[int] = []
     # A dedicated autocommit connection: each migration commits in its own transaction
     # *before* the session-level advisory lock is released, so a process waiting on the
@@ -61,18 +101,15 @@ def apply_migrations(db: Database) -> list[int]:
     with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
         try:
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       version     integer PRIMARY KEY,
-                       name        text NOT NULL,
-                       checksum    text NOT NULL,
-                       applied_at  timestamptz NOT NULL DEFAULT now())"""
-            )
+            conn.execute(SCHEMA_MIGRATIONS_DDL)
             done = {
                 row[0]: row[1]
                 for row in conn.execute("SELECT version, checksum FROM schema_migrations")
             }
+            refuse_newer_store(max(done, default=0))
             for migration in available_migrations():
+                if up_to is not None and migration.version > up_to:
+                    break
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
                         raise StoreError(
@@ -82,12 +119,7 @@ def apply_migrations(db: Database) -> list[int]:
                         )
                     continue
                 with conn.transaction():
-                    conn.execute(migration.sql.encode())
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) "
-                        "VALUES (%s, %s, %s)",
-                        (migration.version, migration.name, migration.checksum),
-                    )
+                    run_migration(conn, migration)
                 applied_now.append(migration.version)
                 log.info("store_migration_applied", version=migration.version,
                          name=migration.name)
