@@ -191,6 +191,55 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from walltrack.store.backup import BackupMethod, write_backup
+
+    settings = load_settings()
+    configure_from_settings(settings)
+    keep = settings.backup_retention if args.keep is None else args.keep
+    # migrate=False: a backup taken before an upgrade must hold the store as it was.
+    with open_database(settings, migrate=False) as db:
+        result = write_backup(db, args.dir or settings.backups_dir, keep=keep,
+                              method=BackupMethod(args.method))
+    print(f"backup written: {result.path}")
+    print(f"  {result.size_bytes / 1e6:,.2f} MB in {result.seconds:.2f} s, schema version "
+          f"{result.schema_version}, {sum(result.rows.values()):,} rows, "
+          f"{result.method.value}" + (f" with {result.tool}" if result.tool else ""))
+    for path in result.deleted:
+        print(f"  deleted (retention {keep}): {path.name}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from walltrack.store.backup import restore_backup
+
+    settings = load_settings()
+    configure_from_settings(settings)
+    with open_database(settings, migrate=False) as db:
+        result = restore_backup(db, args.file)
+    upgraded = f", then upgraded by {result.upgraded}" if result.upgraded else ""
+    print(f"restored {result.path} ({result.method.value}, schema version "
+          f"{result.backup_version}{upgraded}) into {db.display_url}")
+    print(f"  {sum(result.rows.values()):,} rows in {result.seconds:.2f} s; schema version "
+          f"now {result.schema_version}")
+    return 0
+
+
+def _add_backup_parsers(sub: Any) -> None:
+    from pathlib import Path
+
+    backup = sub.add_parser("backup", help="write a consistent dump of the store")
+    backup.add_argument("--dir", type=Path, help="directory (default WALLTRACK_BACKUP_DIR or "
+                        "data/backups)")
+    backup.add_argument("--keep", type=int, help="how many of the newest backups to keep "
+                        "(default WALLTRACK_BACKUP_RETENTION)")
+    backup.add_argument("--method", choices=["auto", "pg_dump", "copy"], default="auto",
+                        help="pg_dump (custom format) or copy (COPY of every table); auto = "
+                        "pg_dump when a recent enough one is installed")
+    restore = sub.add_parser("restore", help="restore a backup into an empty store")
+    restore.add_argument("file", type=Path, help="a file written by `backup`")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="walltrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -212,8 +261,10 @@ def main(argv: list[str] | None = None) -> int:
                              help="seconds after the swap (one of sources."
                              "outcome_horizons_seconds)")
     calibration.add_argument("--bucket", type=float, default=0.1, help="bucket width")
+    _add_backup_parsers(sub)
     args = parser.parse_args(argv)
     handlers = {"run": cmd_run, "status": cmd_status, "calibration": cmd_calibration}
+    handlers |= {"backup": cmd_backup, "restore": cmd_restore}
     if args.command is None:  # bare `python -m walltrack` = `run` with its defaults
         args = parser.parse_args(["run", *(argv or [])])
     try:

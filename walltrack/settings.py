@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=8, ge=1)
     db_connect_timeout_s: float = Field(default=10.0, gt=0)
+    # `python -m walltrack backup`: where the dumps go (empty → data_dir/backups) and how
+    # many of the newest are kept (older ones of ours are deleted after each backup).
+    backup_dir: Path | None = None
+    backup_retention: int = Field(default=14, ge=1)
 
     helius_api_key: SecretStr | None = None
     helius_api_url: AnyHttpUrl = AnyHttpUrl("https://api-mainnet.helius-rpc.com")
@@ -183,10 +187,6 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
-    @field_validator("database_url")
-    @classmethod
-    def _check_db_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
     @field_validator("log_file", mode="before")
     @classmethod
     def _blank_path_is_unset(cls, value: Any) -> Any:
@@ -194,11 +194,21 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
             return None
         raw = value.get_secret_value().strip()
         if not raw.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a PostgreSQL URL starting with postgresql:// (or empty)")
         return SecretStr(raw)
+
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _blank_backup_dir(cls, value: object) -> object:
+        # WALLTRACK_BACKUP_DIR= (blank, as in .env.example) means the default, not ".".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trading_private_key")
     @classmethod
@@ -245,6 +255,10 @@ class Settings(BaseSettings):
     @property
     def pg_data_dir(self) -> Path:
         return self.data_dir / "pg"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def helius_limits(self) -> HeliusPlanLimits:
