@@ -118,8 +118,12 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
     if migrate:
         from walltrack.store.migrations import apply_migrations, seed_config
 
-        apply_migrations(db)
-        seed_config(db)
+        try:
+            apply_migrations(db)
+            seed_config(db)
+        except BaseException:
+            db.close()  # a refused store (e.g. newer than this code) leaves no pool behind
+            raise
     db.start_seconds = time.perf_counter() - started
     log.info("store_opened", mode=mode.value, url=db.display_url,
              seconds=round(db.start_seconds, 3))
