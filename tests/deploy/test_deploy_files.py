@@ -523,4 +523,5 @@ def test_image_install_steps_run_in_a_clean_virtualenv(tmp_path: Path, db_url: s
         logs = [line for line in server.log_tail(400).splitlines() if line.strip()]
     # The image's WALLTRACK_LOG_FORMAT: one JSON object per line, for `docker logs` and jq.
     assert logs and all(json.loads(line).get("event") for line in logs), logs[:5]
-    print(f"builder steps in a clean venv: {seconds:.1f} s")
+    size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file() and not f.is_symlink())
+    print(f"builder steps in a clean venv: {seconds:.1f} s, venv {size / 1e6:,.0f} MB")
