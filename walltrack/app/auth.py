@@ -17,11 +17,14 @@ from starlette.responses import JSONResponse, Response
 
 from walltrack.app.errors import error_body
 from walltrack.errors import ConfigurationError
+from walltrack.logging import get_logger
 from walltrack.settings import Settings
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+log = get_logger(__name__)
 
 
 def operator_token(settings: Settings) -> bytes | None:
@@ -64,6 +67,10 @@ class OperatorGuard:
         message = ("operator actions need the header 'Authorization: Bearer "
                    "<WALLTRACK_OPERATOR_TOKEN>'" if presented is None
                    else "the bearer token does not match WALLTRACK_OPERATOR_TOKEN")
+        # Who knocked and where, never what they presented (it may be a near-miss token).
+        log.warning("api_operator_refused", path=request.url.path,
+                    client=request.client.host if request.client else None,
+                    header_present=presented is not None)
         response = error_body("unauthorized", message, 401)
         response.headers["WWW-Authenticate"] = "Bearer"
         return response

@@ -83,6 +83,8 @@ def make_webhook_route(secret: bytes, writer_of: Callable[[Request], InboxWriter
                        max_body: int) -> Callable[[Request], Awaitable[Response]]:
     async def helius_webhook(request: Request) -> Response:
         if not authorized(request.headers.get("authorization"), secret):
+            log.warning("webhook_refused", client=request.client.host if request.client
+                        else None, header_present="authorization" in request.headers)
             return error_body("unauthorized", "missing or wrong Authorization header", 401)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
