@@ -2,7 +2,8 @@
 
 Events are named ``domain_action`` (``store_started``, ``helius_call``…) and carry bound
 context. Output: JSON lines in production (or when stdout is not a terminal), readable lines
-in a terminal. Redaction removes, wherever they appear in an event (message, values, nested
+in a terminal; on stderr, or in a size-rotated file several processes share
+(``WALLTRACK_LOG_FILE``, :class:`RotatingLogFile`). Redaction removes, wherever they appear in an event (message, values, nested
 containers, rendered exceptions):
 
 * every secret value registered from the settings (exact match);
