@@ -416,7 +416,7 @@ class ApiClient:
             log(
                 f"{self.api}_call",
                 method=method,
-                path=path,  # never the query: keys travel there
+                path=path.split("?", 1)[0],  # never the query: keys travel there
                 status=status,
                 outcome=outcome,
                 attempts=attempts,
