@@ -240,6 +240,38 @@ def _add_backup_parsers(sub: Any) -> None:
     restore.add_argument("file", type=Path, help="a file written by `backup`")
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from walltrack.service.supervisor import ServeOptions, serve
+
+    return serve(ServeOptions(
+        host=args.host, port=args.port, server=not args.no_server,
+        scheduler=not args.no_scheduler, grace_seconds=args.grace,
+        heartbeat_seconds=args.heartbeat, healthy_seconds=args.healthy_after,
+        backoff_cap_seconds=args.backoff_cap, server_args=tuple(args.server_arg),
+        scheduler_args=tuple(args.scheduler_arg)))
+
+
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="the server and the scheduler under one supervisor")
+    serve.add_argument("--host", help="the server's address (WALLTRACK_SERVER_HOST)")
+    serve.add_argument("--port", type=int, help="the server's port (WALLTRACK_SERVER_PORT)")
+    serve.add_argument("--no-server", action="store_true", help="run the scheduler only")
+    serve.add_argument("--no-scheduler", action="store_true", help="run the server only")
+    serve.add_argument("--grace", type=float, default=None,
+                       help="seconds a child may take to stop (WALLTRACK_SERVICE_GRACE_SECONDS)")
+    serve.add_argument("--heartbeat", type=float, default=None,
+                       help="seconds between status rows (WALLTRACK_SERVICE_HEARTBEAT_SECONDS)")
+    serve.add_argument("--healthy-after", type=float, default=60.0,
+                       help="a child running this long resets its back-off")
+    serve.add_argument("--backoff-cap", type=float, default=60.0,
+                       help="the longest wait before a restart")
+    serve.add_argument("--server-arg", action="append", default=[],
+                       help="one more argument for server.py (repeatable)")
+    serve.add_argument("--scheduler-arg", action="append", default=[],
+                       help="one more argument for jobs/scheduler.py, e.g. "
+                       "--scheduler-arg=--sim-clock (repeatable)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="walltrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -262,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                              "outcome_horizons_seconds)")
     calibration.add_argument("--bucket", type=float, default=0.1, help="bucket width")
     _add_backup_parsers(sub)
+    _add_serve(sub)
     args = parser.parse_args(argv)
     handlers = {"run": cmd_run, "status": cmd_status, "calibration": cmd_calibration}
+    handlers["serve"] = cmd_serve
     handlers |= {"backup": cmd_backup, "restore": cmd_restore}
     if args.command is None:  # bare `python -m walltrack` = `run` with its defaults
         args = parser.parse_args(["run", *(argv or [])])

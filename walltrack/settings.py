@@ -158,6 +158,10 @@ class Settings(BaseSettings):
 
     server_host: str = "127.0.0.1"
     server_port: int = Field(default=8000, ge=1, le=65535)
+    # `python -m walltrack serve` (walltrack/service): how long a SIGTERM'd child may take
+    # to stop before it is killed, and how often the supervisor writes its /health row.
+    service_grace_seconds: float = Field(default=30.0, gt=0)
+    service_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"

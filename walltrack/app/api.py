@@ -13,6 +13,7 @@ from walltrack.app.errors import error_body
 from walltrack.errors import StoreError, ValidationError
 from walltrack.models import SignalDecision
 from walltrack.models.base import utcnow
+from walltrack.service.status import read_supervisor_status
 from walltrack.store import Database, store_status
 
 MAX_LIMIT = 500
@@ -43,10 +44,14 @@ async def health(request: Request) -> JSONResponse:
     app = request.app
     try:
         figures = await run_in_threadpool(live_figures, app.state.db)
+        # `python -m walltrack serve` keeps its children's state in live_status.
+        supervisor = await run_in_threadpool(read_supervisor_status, app.state.db)
     except StoreError as exc:
         return JSONResponse({"ok": False, "store": "unreachable", "error": exc.message,
                              "source": app.state.settings.signal_source.value},
                             status_code=503)
+    if supervisor is not None:
+        figures["supervisor"] = supervisor
     live = getattr(app.state, "live", None)
     return JSONResponse({
         "ok": True, "store": app.state.db.mode.value,
