@@ -115,9 +115,11 @@ def test_compose_services_as_operations_needs_them() -> None:
     assert ignored == env_files, "git would track an env file"
     patterns = dockerignore()
     assert all(excluded(f.removeprefix("./"), patterns) for f in env_files)
-    # The supervisor's grace fits in both stop timeouts.
+    # The supervisor's grace, plus a margin for its own exit, fits in both stop timeouts.
     unit_stop = unit_values(parse_unit(UNIT.read_text()))["Service"]["TimeoutStopSec"][0]
     assert app["stop_grace_period"] == unit_stop
+    grace = Settings.model_fields["service_grace_seconds"].default
+    assert float(unit_stop.removesuffix("s")) >= grace + 10
 
 
 def env_file(path: Path) -> dict[str, str]:
@@ -506,7 +508,8 @@ def test_image_install_steps_run_in_a_clean_virtualenv(tmp_path: Path, db_url: s
     assert not off_lock, f"installed outside requirements.lock: {off_lock}"
     assert not {"pytest", "playwright", "ruff", "hypothesis"} & set(installed)
 
-    # What the image holds serves: the server from /app answers the image's own probe.
+    # What the image holds serves: its CMD (the scheduler left out: it would reach the
+    # internet) from /app answers the image's own probe.
     runtime_env = {k: v for s in runtime.steps if s.op == "ENV"
                    for k, v in env_pairs(s.args).items() if k.startswith("WALLTRACK_")}
     port = free_port()
@@ -514,8 +517,10 @@ def test_image_install_steps_run_in_a_clean_virtualenv(tmp_path: Path, db_url: s
                  "WALLTRACK_SERVER_PORT": str(port), "WALLTRACK_DATABASE_URL": db_url,
                  "WALLTRACK_SIGNAL_SOURCE": "webhook", "WALLTRACK_WEBHOOK_AUTH_HEADER": "t",
                  "WALLTRACK_TRADING_ENABLED": "false"}
-    with run_server([py, "server.py"], ready_path="/health", env=serve_env, cwd=app,
-                    port=port) as server:
+    command = [py, *exec_form(next(s.args for s in runtime.steps if s.op == "CMD"))[1:]]
+    command[command.index("0.0.0.0")] = "127.0.0.1"  # no operator token in this test
+    with run_server([*command, "--no-scheduler"], ready_path="/health", env=serve_env,
+                    cwd=app, port=port) as server:
         probe_env = {**serve_env, "PATH": env["PATH"]}
         done = subprocess.run([py, "deploy/healthcheck.py"], cwd=app, env=probe_env,
                               capture_output=True, text=True, timeout=30)
