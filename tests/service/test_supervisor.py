@@ -47,7 +47,7 @@ def test_backoff_policy(streak: int, ran: float, delay: float, after: int) -> No
 def test_serve_refuses_nothing_to_run_and_a_missing_script(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="nothing to run"):
         child_specs(host="127.0.0.1", port=1, server=False, scheduler=False)
-    with pytest.raises(ConfigurationError, match="server.py is missing"):
+    with pytest.raises(ConfigurationError, match=r"server\.py is missing"):
         child_specs(host="127.0.0.1", port=1, root=tmp_path)
     specs = child_specs(host="127.0.0.1", port=8123, scheduler_args=["--sim-clock"])
     assert [s.name for s in specs] == ["server", "scheduler"]

@@ -170,14 +170,21 @@ class TradingEngine:
 
     # -- signals -------------------------------------------------------------------------
 
-    async def process_pending(self, since: datetime) -> int:
-        """Decide every undecided signal stored since ``since`` (oldest first)."""
+    async def process_pending(self, since: datetime, *,
+                              stop: asyncio.Event | None = None) -> int:
+        """Decide every undecided signal stored since ``since`` (oldest first).
+
+        Once ``stop`` is set no new signal is taken: the one in hand (and its order) is
+        finished, the rest stay undecided for the next start.
+        """
         done = 0
         while True:
             batch = await self.store.undecided_signals(since)
             if not batch:
                 return done
             for signal in batch:
+                if stop is not None and stop.is_set():
+                    return done
                 await self.handle(signal)
                 done += 1
 

@@ -186,7 +186,7 @@ class TradingService:
         while not self._stop.is_set():
             self.wake.clear()
             try:
-                await self.engine.process_pending(self._since())
+                await self.engine.process_pending(self._since(), stop=self._stop)
             except Exception as exc:  # noqa: BLE001 - one signal's error must not end the loop
                 self.engine.counters.last_error = f"{type(exc).__name__}: {exc}"
                 log.error("trading_signal_loop_failed", error=self.engine.counters.last_error)
