@@ -94,6 +94,8 @@ class Settings(BaseSettings):
         validate_default=True,
         # A rejected value may be a secret: pydantic's own error text must not echo it.
         hide_input_in_errors=True,
+        # `WALLTRACK_X=` (as .env.example lists the optional ones) means "not set".
+        env_ignore_empty=True,
     )
 
     env: Environment = Environment.development
