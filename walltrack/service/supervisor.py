@@ -207,6 +207,9 @@ class Supervisor:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            for child in self._children:  # only after an error of our own: no orphans
+                if child.process is not None:
+                    _signal_group(child.pgid, signal.SIGTERM)
             self._state = ChildState.stopped
             publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -239,13 +242,25 @@ class Supervisor:
                 child.restart_at = None
                 child.status.restarts += 1
                 self._start(child)
+                if child.process is None:
+                    continue  # the start failed: retried after the next back-off
                 log.warning("service_child_restarted", child=child.spec.name,
                             pid=child.status.pid, restarts=child.status.restarts,
                             last_exit_code=child.status.last_exit_code)
 
     def _start(self, child: _Child) -> None:
-        process = subprocess.Popen(child.spec.argv, cwd=REPO_ROOT,  # noqa: S603 (our scripts)
-                                   start_new_session=True)
+        try:
+            process = subprocess.Popen(child.spec.argv, cwd=REPO_ROOT,  # noqa: S603 (ours)
+                                       start_new_session=True)
+        except OSError as exc:  # out of processes or memory: try again after the back-off
+            delay, child.streak = restart_delay(self.policy, child.streak, 0.0)
+            child.restart_at = time.monotonic() + delay
+            child.status.state = ChildState.restarting
+            child.status.next_restart_at = utcnow() + timedelta(seconds=delay)
+            log.error("service_child_start_failed", child=child.spec.name, error=str(exc),
+                      restart_in_seconds=delay)
+            self._changed.set()
+            return
         child.process, child.pgid = process, process.pid
         child.started_mono = time.monotonic()
         child.status.pid = process.pid
