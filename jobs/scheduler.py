@@ -21,9 +21,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from walltrack.scheduling import ScheduledChain, run_chain, scheduler_plan
+from walltrack.scheduling import CHAIN_HEAD, ScheduledChain, run_chain, scheduler_plan
 
 JOBS_DIR = Path(__file__).resolve().parent
+FIRST_RESEARCH_DELAY = 10  # seconds: after the first token discovery and refresh
 
 
 def run_job_process(name: str, forward: list[str]) -> int:
@@ -90,16 +91,23 @@ def main(argv: list[str] | None = None) -> int:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    # One worker: chains due together run one after the other, in plan order (tokens
-    # before the research chain) — as the evaluation replays them.
-    scheduler = BlockingScheduler(timezone="UTC",
-                                  executors={"default": ThreadPoolExecutor(max_workers=1)})
+    # Two lanes of one worker each. The research chain runs for minutes (Helius histories,
+    # profiles, clusters) in a lane of its own, so the token refreshes, the webhook sync and
+    # the shadow outcomes keep their intervals meanwhile (a single lane starved them all:
+    # the soak, docs/operations.md). Within a lane, chains due together run one after the
+    # other in plan order; the research chain's first run waits for the token chains' first.
+    scheduler = BlockingScheduler(timezone="UTC", executors={
+        "default": ThreadPoolExecutor(max_workers=1),
+        "research": ThreadPoolExecutor(max_workers=1)})
     first = datetime.now(UTC)
     for index, chain in enumerate(plan):
+        research = chain.head == CHAIN_HEAD
         scheduler.add_job(run_chain, "interval", minutes=chain.minutes, args=[chain, launch],
                           id=chain.head, max_instances=1, coalesce=True,
                           misfire_grace_time=None,
-                          next_run_time=first + timedelta(seconds=index))
+                          executor="research" if research else "default",
+                          next_run_time=first + timedelta(
+                              seconds=FIRST_RESEARCH_DELAY if research else index))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
