@@ -25,7 +25,9 @@ import argparse
 import asyncio
 import gc
 import inspect
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -108,6 +110,17 @@ def _flush_usage(db: Database, meter: UsageMeter | None, stats: dict[str, Any],
         log.error("usage_flush_failed", error=redact_text(str(exc))[:500])
 
 
+def _sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_on_sigterm() -> None:
+    """A job process told to stop (the scheduler or the service stopping) unwinds as an exit,
+    so :func:`recorded_job` records its run as failed instead of leaving it ``running``."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm)
+
+
 JobWork = Callable[[Settings, Database, dict[str, Any]], str]
 MeteredJobWork = Callable[[Settings, Database, dict[str, Any], UsageMeter], str]
 
@@ -132,6 +145,7 @@ def run_job(name: str, work: JobWork | MeteredJobWork, *, settings: Settings | N
     """
     try:
         if settings is None:
+            stop_on_sigterm()
             settings = load_settings()
             configure_from_settings(settings)
         with ExitStack() as stack:
