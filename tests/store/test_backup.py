@@ -71,25 +71,6 @@ def public_tables(url: str) -> list[str]:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]
 
 
-@pytest.fixture
-def fresh(pg_cluster: PgCluster, make_settings: Callable[..., Settings]
-          ) -> Iterator[Callable[[], Database]]:
-    """A factory of empty databases (no template, no schema), opened without migrating."""
-    made: list[tuple[str, Database]] = []
-
-    def make() -> Database:
-        name = unique_name("bk")
-        db = open_database(make_settings(database_url=pg_cluster.create_database(name)),
-                           migrate=False)
-        made.append((name, db))
-        return db
-
-    yield make
-    for name, db in made:
-        db.close()
-        pg_cluster.drop_database(name)
-
-
 def populate(db: Database, version: int = NEWEST) -> None:
     """A store that lived through every version up to ``version``, then what today's
     repositories write (one of every entity) and the config defaults."""
@@ -105,8 +86,8 @@ def populate(db: Database, version: int = NEWEST) -> None:
 
 @pytest.mark.parametrize("method", METHODS)
 def test_a_populated_store_round_trips_table_for_table(
-        method: BackupMethod, fresh: Callable[[], Database], tmp_path: Path) -> None:
-    source = fresh()
+        method: BackupMethod, empty_db: Callable[[], Database], tmp_path: Path) -> None:
+    source = empty_db()
     populate(source)
     digests = table_digests(source.url)
     # Every table has rows: a new table nobody fills here makes this test fail.
@@ -122,7 +103,7 @@ def test_a_populated_store_round_trips_table_for_table(
     info = read_backup_info(result.path)
     assert (info.method, info.schema_version) == (method, NEWEST)
 
-    target = fresh()
+    target = empty_db()
     restored = restore_backup(target, result.path)
     assert (restored.backup_version, restored.schema_version, restored.upgraded) == (
         NEWEST, NEWEST, [])
@@ -137,15 +118,15 @@ def test_a_populated_store_round_trips_table_for_table(
 
 @pytest.mark.parametrize("method", METHODS)
 def test_a_backup_from_an_older_version_restores_then_upgrades(
-        method: BackupMethod, fresh: Callable[[], Database], db: Database,
+        method: BackupMethod, empty_db: Callable[[], Database], db: Database,
         tmp_path: Path) -> None:
-    old = fresh()
+    old = empty_db()
     populate(old, 4)
     digests = table_digests(old.url)
     result = write_backup(old, tmp_path, keep=3, method=method)
     assert result.schema_version == 4 and "-v0004." in result.path.name
 
-    target = fresh()
+    target = empty_db()
     restored = restore_backup(target, result.path)
     assert restored.backup_version == 4
     assert restored.upgraded == list(range(5, NEWEST + 1))
@@ -161,9 +142,9 @@ def test_a_backup_from_an_older_version_restores_then_upgrades(
 
 @pytest.mark.parametrize("method", METHODS)
 def test_restore_into_a_non_empty_store_is_refused_and_writes_nothing(
-        method: BackupMethod, fresh: Callable[[], Database], db: Database,
+        method: BackupMethod, empty_db: Callable[[], Database], db: Database,
         tmp_path: Path) -> None:
-    source = fresh()
+    source = empty_db()
     populate(source, 2)
     path = write_backup(source, tmp_path, keep=3, method=method).path
     before = table_digests(db.url)
@@ -173,7 +154,7 @@ def test_restore_into_a_non_empty_store_is_refused_and_writes_nothing(
     assert "point WALLTRACK_DATABASE_URL at a new, empty database" in str(caught.value)
     assert table_digests(db.url) == before
     # A schema without a single row is no empty store either.
-    bare = fresh()
+    bare = empty_db()
     with bare.connection() as conn:
         conn.execute("CREATE TABLE leftover (x int)")
     with pytest.raises(StoreError, match=r"not empty \(1 tables, no rows\)"):
@@ -183,15 +164,15 @@ def test_restore_into_a_non_empty_store_is_refused_and_writes_nothing(
 
 @pytest.mark.parametrize("method", METHODS)
 def test_a_backup_from_a_newer_schema_is_refused(
-        method: BackupMethod, fresh: Callable[[], Database], tmp_path: Path) -> None:
-    future = fresh()
+        method: BackupMethod, empty_db: Callable[[], Database], tmp_path: Path) -> None:
+    future = empty_db()
     populate(future, 3)
     with future.connection() as conn:
         conn.execute("INSERT INTO schema_migrations (version, name, checksum) "
                      "VALUES (%s, 'from_the_future', 'x')", (NEWEST + 1,))
     path = write_backup(future, tmp_path, keep=3, method=method).path
     assert f"-v{NEWEST + 1:04d}." in path.name
-    target = fresh()
+    target = empty_db()
     with pytest.raises(StoreError, match=rf"the backup {re.escape(path.name)} is at schema "
                        rf"version {NEWEST + 1}, newer than this WallTrack"):
         restore_backup(target, path)

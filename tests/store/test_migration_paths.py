@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
 
-from tests.harness.postgres import PgCluster, unique_name
 from tests.harness.processes import REPO_ROOT
 from tests.store.migration_seeds import NAMES, SEEDS
 from walltrack.errors import StoreError
@@ -57,25 +56,6 @@ def row_counts(url: str) -> dict[str, int]:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
                 for t in tables if t != "schema_migrations"}
-
-
-@pytest.fixture
-def empty_db(pg_cluster: PgCluster, make_settings: Callable[..., Settings]
-             ) -> Iterator[Callable[[], Database]]:
-    """A factory of fresh databases without any schema (no template)."""
-    made: list[tuple[str, Database]] = []
-
-    def make() -> Database:
-        name = unique_name("empty")
-        url = pg_cluster.create_database(name)
-        db = open_database(make_settings(database_url=url), migrate=False)
-        made.append((name, db))
-        return db
-
-    yield make
-    for name, db in made:
-        db.close()
-        pg_cluster.drop_database(name)
 
 
 def migrate_step_by_step(db: Database, up_to: int) -> None:
