@@ -293,6 +293,7 @@ def _run(plan: SoakPlan, db_factory: Callable[[str], Database], root: Path,
                 # The webhook sync job registers the watchlist with the simulator's Helius.
                 _wait(lambda: httpx.get(sim_url + "/sim/state").json()["webhooks"] > 0, 120)
                 with httpx.Client(base_url=sim_url, timeout=30) as client:
+                    paced = time.monotonic()
                     for step in range(steps):
                         share = step / steps
                         client.post("/sim/advance", json={"seconds": plan.step_seconds})
@@ -322,7 +323,9 @@ def _run(plan: SoakPlan, db_factory: Callable[[str], Database], root: Path,
                                 memory["server"] = ProcessMemory(
                                     name="server", pid=server.pid, warm_mb=_rss_mb(server),
                                     end_mb=0.0)
-                        time.sleep(pause)
+                        # Paced on a deadline: a slow step does not stretch the run.
+                        paced += pause
+                        time.sleep(max(0.0, paced - time.monotonic()))
                     received = lambda: _scalar(db, "SELECT count(*) FROM inbox "  # noqa: E731
                                                "WHERE signature = ANY(%s)", list(expected))
                     _wait(lambda: received() >= len(expected) and _scalar(
