@@ -3,8 +3,8 @@
 Events are named ``domain_action`` (``store_started``, ``helius_call``…) and carry bound
 context. Output: JSON lines in production (or when stdout is not a terminal), readable lines
 in a terminal; on stderr, or in a size-rotated file several processes share
-(``WALLTRACK_LOG_FILE``, :class:`RotatingLogFile`). Redaction removes, wherever they appear in an event (message, values, nested
-containers, rendered exceptions):
+(``WALLTRACK_LOG_FILE``, :class:`RotatingLogFile`). Redaction removes, wherever they
+appear in an event (message, values, nested containers, rendered exceptions):
 
 * every secret value registered from the settings (exact match);
 * Solana keypairs, base58 or as a JSON array of 64 bytes (checked, so signatures stay);
