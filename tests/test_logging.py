@@ -110,3 +110,21 @@ def test_keypair_as_json_byte_array_is_redacted() -> None:
 def test_redact_url_hides_only_the_password() -> None:
     assert redact_url("postgresql://user:pw@host:5432/db?sslmode=require") == \
         "postgresql://user:***@host:5432/db?sslmode=require"
+
+
+def test_uvicorn_loggers_configured_by_uvicorn_come_back_to_our_output() -> None:
+    # An in-process uvicorn with its default config gives "uvicorn" its own plain handler
+    # and stops propagation; configuring our logging afterwards must take them back.
+    import uvicorn
+
+    uvicorn.Config(app=lambda *_: None, log_level="warning")
+    stream = io.StringIO()
+    try:
+        configure_logging(level="INFO", json_lines=True, stream=stream)
+        logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+        (line,) = [json.loads(x) for x in stream.getvalue().splitlines()]
+        assert (line["event"], line["logger"]) == ("Invalid HTTP request received.",
+                                                   "uvicorn.error")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()

@@ -280,6 +280,12 @@ def configure_logging(
         old.close()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # uvicorn's default config gives its loggers their own plain-text handlers and stops
+    # them at "uvicorn": take them back, so their records too are redacted JSON lines.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        named = logging.getLogger(name)
+        named.handlers.clear()
+        named.propagate = True
     for noisy in ("httpx", "httpcore", "pgserver", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 

@@ -19,7 +19,8 @@ class ThreadServer:
     def __init__(self, app: Any, *, lifespan: str = "on") -> None:
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan=lifespan))
+                                                    log_level="warning", lifespan=lifespan,
+                                                    log_config=None))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

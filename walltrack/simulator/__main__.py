@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     log.info("simulator_market_ready", seconds=round(time.perf_counter() - started, 2))
     app = create_app(market, speed=args.speed, start_at=args.start_at, api_key=args.api_key)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", log_config=None)
     )
     if args.exit_with_parent:
         _stop_with_parent(server)

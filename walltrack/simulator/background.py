@@ -65,7 +65,9 @@ def serving(
     app = create_app(market, speed=speed, start_at=start_at)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        # log_config=None: uvicorn keeps out of the process's logging (JSON, redaction).
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                       log_config=None)
     )
     thread = threading.Thread(target=server.run, name="simulator", daemon=True)
     thread.start()
