@@ -85,12 +85,21 @@ def test_a_watched_wallets_swaps_become_signals_with_breakdowns(live_url: str,
     assert httpx.get(live_url + "/api/signals", params={"before": "x"}).status_code == 400
 
 
-def test_a_poison_transaction_is_parked_and_the_others_flow(live_url: str,
-                                                            db: Database) -> None:
+def test_a_poison_transaction_is_parked_and_the_others_flow(
+        live_settings: Settings, tokens: FixedTokens, db: Database) -> None:
+    # The retry settings are in the store before the server starts: a config change made
+    # while it runs applies on its notification, which could come after the first claim.
     with db.connection() as conn:
         conn.execute("UPDATE config SET value = value || %s WHERE key = 'sources'",
                      (Jsonb({"inbox_max_attempts": 2, "inbox_retry_seconds": 0.0}),))
     watch(db, W1)
+    app = create_app(live_settings, lambda: open_database(live_settings),
+                     tokens=lambda *_: tokens)
+    with serve_app(app) as live_url:
+        _park_the_poison(live_url, db)
+
+
+def _park_the_poison(live_url: str, db: Database) -> None:
     wait_for(lambda: httpx.get(live_url + "/health").json()["watched_wallets"] == 1)
     poison = {"signature": signature("poison"), "tokenTransfers": "not a list",
               "nativeTransfers": 7, "feePayer": W1}
