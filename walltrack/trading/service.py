@@ -27,6 +27,7 @@ from walltrack.trading.alerts import AlertService, Notifier
 from walltrack.trading.engine import Clock, FaultHook, TradingEngine
 from walltrack.trading.execution import Executor, PaperExecutor
 from walltrack.trading.execution.live import LiveExecutor
+from walltrack.trading.execution.quotes import JupiterQuoter
 from walltrack.trading.live_guard import live_permission
 from walltrack.trading.wallet import TradingWallet, WalletValidation, validate_wallet
 
@@ -124,7 +125,7 @@ class TradingService:
         self.validation: WalletValidation | None = None
         self._validated_at = 0.0
         executors: dict[TradingMode, Executor] = {
-            TradingMode.paper: PaperExecutor(jupiter, lambda: config().execution)}
+            TradingMode.paper: PaperExecutor(JupiterQuoter(jupiter), lambda: config().execution)}
         if self.wallet is not None:
             executors[TradingMode.live] = LiveExecutor(
                 jupiter, rpc, self.wallet, lambda: config().execution, self.live_refusals)

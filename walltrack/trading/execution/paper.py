@@ -1,4 +1,5 @@
-"""Paper execution: the real quote, then a fill at the quoted output instead of a send.
+"""Paper execution: the real quote (Jupiter's; the swap history's in a replay), then a fill
+at the quoted output instead of a send.
 
 Price impact and the platform fee are inside the quoted output; the network fee and the
 priority fee of the configured order are charged as a live send would pay them. The
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from walltrack.clients.jupiter import JupiterClient
 from walltrack.models import TradingMode
 from walltrack.models.config import ExecutionConfig
 from walltrack.trading.execution.base import Fill, Prepared, SwapRequest
-from walltrack.trading.execution.quotes import quote
+from walltrack.trading.execution.quotes import Quoter
 from walltrack.trading.orders import ChainState, Observation
 
 
 class PaperExecutor:
-    def __init__(self, jupiter: JupiterClient, config: Callable[[], ExecutionConfig]) -> None:
-        self._jupiter = jupiter
+    def __init__(self, quoter: Quoter, config: Callable[[], ExecutionConfig]) -> None:
+        self._quoter = quoter
         self._config = config
         self._fills: dict[str, Fill] = {}
 
@@ -30,7 +30,7 @@ class PaperExecutor:
 
     async def prepare(self, request: SwapRequest) -> Prepared:
         cfg = self._config()
-        q = await quote(self._jupiter, request, cfg)
+        q = await self._quoter(request, cfg)
         return Prepared(signature=f"paper-{request.key}", request=request,
                         quoted_out=q.out_amount, price_impact_pct=q.price_impact_pct,
                         platform_fee_bps=q.platform_fee_bps,

@@ -5,7 +5,7 @@ current API; with a taker it also returns the transaction), ``/swap/v1/quote`` +
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from walltrack.clients.jupiter import JupiterClient
 from walltrack.models import SOL_MINT, SwapSide
@@ -53,3 +53,18 @@ async def quote(jupiter: JupiterClient, request: SwapRequest, config: ExecutionC
     return Quoted(out_amount=q.out_amount, price_impact_pct=float(q.price_impact_pct),
                   platform_fee_bps=fee_bps, transaction=tx, last_valid_block_height=last_valid,
                   raw=q.model_dump(mode="json", by_alias=True))
+
+
+class Quoter(Protocol):
+    """Where a paper fill's price comes from: Jupiter in the service, the token's own swap
+    history in a replay (``walltrack.trading.backtest.history_quotes``) - the one edge."""
+
+    async def __call__(self, request: SwapRequest, config: ExecutionConfig) -> Quoted: ...
+
+
+class JupiterQuoter:
+    def __init__(self, jupiter: JupiterClient) -> None:
+        self._jupiter = jupiter
+
+    async def __call__(self, request: SwapRequest, config: ExecutionConfig) -> Quoted:
+        return await quote(self._jupiter, request, config)
