@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from walltrack.errors import ExecutionError
 from walltrack.models import SwapSide
 from walltrack.models.config import ExecutionConfig
+from walltrack.simulator.amm import out_for_in, price_impact
 from walltrack.trading.backtest.history_quotes import (
     HistoryQuoter,
     NoHistoryPrice,
@@ -36,11 +38,24 @@ def request(side: SwapSide, amount: int) -> SwapRequest:
                        decimals=6)
 
 
-def test_constant_product_by_hand() -> None:
+def test_constant_product_by_hand_and_as_the_simulated_pools_fill() -> None:
     out, impact = constant_product_out(10, 90, 1_000, 0)  # 1000·10/(90+10)
     assert (out, impact) == (100, 0.1)
     out, _ = constant_product_out(10_000, 90_000, 1_000_000, 100)  # 1 % fee off the input
     assert out == 1_000_000 * 9_900 // 99_900
+    # A replay's fill must be the very amount the simulator's pool would have given.
+    for a, x, y, fee in [(1_234_567, 30 * SOL, 10**15, 25), (7, 13, 10**9, 100),
+                         (5 * SOL, 61 * SOL + 3, 123_456_789_012, 30)]:
+        assert constant_product_out(a, x, y, fee)[0] == out_for_in(x, y, a, fee)
+        assert constant_product_out(a, x, y, fee)[1] == pytest.approx(price_impact(x, y, a, fee))
+
+
+def test_history_without_reserves_is_refused_by_name() -> None:
+    with pytest.raises(ExecutionError, match="no pool reserves"):
+        HistoryQuoter(history().with_columns(pool_sol_after=pl.lit(None, pl.Int64)),
+                      lambda: T0, fee_bps=lambda _m: 25)
+    with pytest.raises(ExecutionError, match="pool_token_after"):
+        HistoryQuoter(history().drop("pool_token_after"), lambda: T0, fee_bps=lambda _m: 25)
 
 
 def test_a_later_fill_pays_what_the_earlier_buyers_pushed_up() -> None:
@@ -59,11 +74,11 @@ def test_a_later_fill_pays_what_the_earlier_buyers_pushed_up() -> None:
 
 
 def test_no_swap_before_the_fill_is_a_quote_failure_not_a_price_of_zero() -> None:
-    quoter = HistoryQuoter(history(), lambda: T0 - timedelta(seconds=1))
+    quoter = HistoryQuoter(history(), lambda: T0 - timedelta(seconds=1), fee_bps=lambda _m: 0)
     with pytest.raises(NoHistoryPrice, match="at or before"):
         asyncio.run(quoter(request(SwapSide.buy, SOL), ExecutionConfig()))
     with pytest.raises(NoHistoryPrice):
-        HistoryQuoter(history(), lambda: T0).reserves_at("OtherMint", T0)
+        HistoryQuoter(history(), lambda: T0, fee_bps=lambda _m: 0).reserves_at("OtherMint", T0)
 
 
 def test_the_paper_executor_fills_at_the_history_quote_with_the_fees() -> None:

@@ -70,3 +70,5 @@ def test_bad_inputs_name_the_fix() -> None:
         run_figures(closed((1.0, 0.1)), 0.0)
     with pytest.raises(ConfigurationError, match="pnl_sol"):
         run_figures(pl.DataFrame({"cost_sol": [1.0], "closed_at": [T0]}), 10.0)
+    with pytest.raises(ConfigurationError, match="no positive cost"):
+        run_figures(closed((1.0, 0.1), (0.0, 0.2)), 10.0)

@@ -35,18 +35,27 @@ def constant_product_out(amount_in: int, reserve_in: int, reserve_out: int,
     """Output (raw) of a swap into an x·y = k pool, and its price impact (0–1)."""
     if reserve_in <= 0 or reserve_out <= 0 or amount_in <= 0:
         return 0, 1.0
-    net = amount_in * (10_000 - fee_bps) // 10_000
-    out = reserve_out * net // (reserve_in + net)
+    # Exact in integers (no rounding of the net input first), as the pools themselves do.
+    eff = amount_in * (10_000 - fee_bps)
+    out = reserve_out * eff // (reserve_in * 10_000 + eff)
+    net = eff / 10_000
     return int(out), net / (reserve_in + net)
 
 
 class HistoryQuoter:
+    """``fee_bps(mint)``: the pool's fee, taken from the input (the venue's, per token)."""
+
     def __init__(self, history: pl.DataFrame, clock: Callable[[], datetime], *,
-                 fee_bps: Callable[[str], int] = lambda _mint: 25) -> None:
+                 fee_bps: Callable[[str], int]) -> None:
         missing = [c for c in COLUMNS if c not in history.columns]
         if missing:
             raise ExecutionError(f"the swap history lacks the columns {missing}",
                                  hint="price a replay from swaps with the pools' reserves")
+        unknown = history.filter(pl.any_horizontal(pl.col(c).is_null() for c in COLUMNS))
+        if unknown.height:
+            raise ExecutionError(
+                f"{unknown.height} swaps of the history have no pool reserves",
+                hint="history quotes need every swap's pool_sol_after and pool_token_after")
         self._clock = clock
         self._fee_bps = fee_bps
         self._by_mint: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}

@@ -66,6 +66,10 @@ def run_figures(closed: pl.DataFrame, capital_sol: float, *, samples: int = 2_00
     if missing:
         raise ConfigurationError(f"closed positions lack the columns {missing}",
                                  hint=f"pass a frame with {', '.join(COLUMNS)}")
+    free = closed.filter(pl.col("cost_sol").is_null() | (pl.col("cost_sol") <= 0)).height
+    if free:
+        raise ConfigurationError(f"{free} closed positions have no positive cost",
+                                 hint="a trade's return is pnl / cost: pass the SOL spent")
     trades = closed.sort("closed_at").with_columns(
         ret=pl.col("pnl_sol") / pl.col("cost_sol"))
     pnl = trades["pnl_sol"].to_numpy().astype(np.float64)
