@@ -63,8 +63,13 @@ def replay_schedule(
     settings: Settings, db: Database, sim_url: str, *, end: datetime,
     step: timedelta = timedelta(days=1), forward: Sequence[str] = SIMULATOR_FORWARD,
     progress: Progress | None = None,
+    on_tick: Callable[[datetime], None] | None = None,
 ) -> ReplayReport:
-    """Tick from the simulator's current time to ``end``; raise if a job fails."""
+    """Tick from the simulator's current time to ``end``; raise if a job fails.
+
+    ``on_tick(now)`` is called after each tick's jobs ran, before the clock moves on: what
+    the store holds then was made from the data before ``now`` only (a walk-forward's
+    research snapshot)."""
     progress = progress or no_progress
     plan = research_plan(ConfigRepository(db).load().jobs)
     last: dict[str, datetime] = {}
@@ -94,6 +99,8 @@ def replay_schedule(
                         f"the job {failed[0]} failed at simulated {now.isoformat()}",
                         hint="its job_runs row and the log above hold the error")
                 last[chain.head] = now
+            if on_tick is not None:
+                on_tick(now)
             report.ticks += 1
             progress("simulated days", report.ticks, total)
             if now >= end:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 import orjson
 
 from walltrack.clients.helius_swaps import DropReason, parse_swaps
 from walltrack.errors import PayloadShapeError
 from walltrack.live.scoring.scorer import score_swap
 from walltrack.live.state import LiveState, TokenLookup
-from walltrack.models import InboxItem, Signal
+from walltrack.models import InboxItem, Signal, SignalSource, Swap
 
 
 async def signals_for(item: InboxItem, state: LiveState, tokens: TokenLookup) -> list[Signal]:
@@ -26,11 +29,20 @@ async def signals_for(item: InboxItem, state: LiveState, tokens: TokenLookup) ->
     if parsed.dropped is DropReason.unreadable:
         raise PayloadShapeError(parsed.error or "unreadable transaction",
                                 signature=item.signature)
+    return await signals_for_swaps(parsed.swaps, state, tokens,
+                                   observed_at=item.received_at, source=item.source)
+
+
+async def signals_for_swaps(swaps: Iterable[Swap], state: LiveState, tokens: TokenLookup, *,
+                            observed_at: datetime, source: SignalSource) -> list[Signal]:
+    """The signals of parsed swaps seen at ``observed_at``: every swap of a watched wallet
+    scored. The inbox's path after parsing, and the replay's whole path (its swaps come
+    from a stored history instead of a payload)."""
     signals = []
-    for swap in parsed.swaps:
+    for swap in swaps:
         wallet = state.watch.get(swap.wallet)
         if wallet is None:
             continue
         signals.append(await score_swap(state, tokens, swap, wallet,
-                                        observed_at=item.received_at, source=item.source))
+                                        observed_at=observed_at, source=source))
     return signals

@@ -111,6 +111,21 @@ class TokenData:
         return TokenView(mint=mint, market=market,
                          safety=assess(info, holders, market, trip, cfg))
 
+    # -- facts a replay takes as they are now (they do not move with the market) ---------
+    async def mint_facts(self, mint: str) -> MintInfo | None:
+        return await self._mint(mint, self._config())
+
+    async def holders_now(self, mint: str, pools: set[str]) -> Holders | None:
+        return await self.holders.get(mint, lambda: self._load_holders(mint, pools),
+                                      self._ttl(self._config().holders_ttl_seconds))
+
+    async def sell_route(self, mint: str) -> bool | None:
+        """Whether the token can be sold back to SOL at all (None: could not be told)."""
+        cfg = self._config()
+        trip = await self.round_trips.get(mint, lambda: self._load_round_trip(mint, cfg),
+                                          self._ttl(cfg.round_trip_ttl_seconds))
+        return None if trip is None else trip.lamports_back is not None
+
     @staticmethod
     def _ttl(seconds: float) -> Callable[[Any], float]:
         return lambda value: seconds if value is not None else FAILURE_TTL_SECONDS

@@ -33,6 +33,11 @@ class WatchSet:
         self.watched: frozenset[str] = frozenset(
             a for a, w in wallets.items() if not w.blacklisted)
 
+    @property
+    def addresses(self) -> frozenset[str]:
+        """Every wallet of the set, blacklisted ones too (their swaps are still recorded)."""
+        return frozenset(self._wallets)
+
     def get(self, address: str) -> WatchedWallet | None:
         return self._wallets.get(address)
 

@@ -42,6 +42,7 @@ class SignalDecision(StrEnum):
 class SignalSource(StrEnum):
     webhook = "webhook"
     polling = "polling"
+    replay = "replay"  # a stored history fed through the live path (walltrack/trading/backtest)
 
 
 class DecisionReason(StrEnum):

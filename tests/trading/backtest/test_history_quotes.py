@@ -12,6 +12,7 @@ from walltrack.errors import ExecutionError
 from walltrack.models import SwapSide
 from walltrack.models.config import ExecutionConfig
 from walltrack.simulator.amm import out_for_in, price_impact
+from walltrack.trading.backtest.history import SwapHistory
 from walltrack.trading.backtest.history_quotes import (
     HistoryQuoter,
     NoHistoryPrice,
@@ -25,12 +26,20 @@ MINT = "Mint111111111111111111111111111111111111111"
 SOL = 1_000_000_000
 
 
-def history() -> pl.DataFrame:
+def swaps() -> pl.DataFrame:
     # 30 SOL / 1e9 tokens at T0; a buyer doubles the SOL side 10 s later (x·y kept).
-    return pl.DataFrame({"mint": [MINT, MINT],
+    return pl.DataFrame({"signature": ["s1", "s2"], "slot": [1, 2],
                          "timestamp": [T0, T0 + timedelta(seconds=10)],
+                         "wallet": ["W1", "W2"], "mint": [MINT, MINT], "side": ["buy", "buy"],
+                         "sol_amount": [1.0, 30.0], "token_amount": [1.0, 500.0],
                          "pool_sol_after": [30 * SOL, 60 * SOL],
                          "pool_token_after": [1_000_000_000, 500_000_000]})
+
+
+def history(fee_bps: int = 0, frame: pl.DataFrame | None = None) -> SwapHistory:
+    tokens = pl.DataFrame({"mint": [MINT], "decimals": [6], "supply_raw": [10**15],
+                           "fee_bps": [fee_bps]})
+    return SwapHistory(swaps() if frame is None else frame, tokens)
 
 
 def request(side: SwapSide, amount: int) -> SwapRequest:
@@ -52,15 +61,14 @@ def test_constant_product_by_hand_and_as_the_simulated_pools_fill() -> None:
 
 def test_history_without_reserves_is_refused_by_name() -> None:
     with pytest.raises(ExecutionError, match="no pool reserves"):
-        HistoryQuoter(history().with_columns(pool_sol_after=pl.lit(None, pl.Int64)),
-                      lambda: T0, fee_bps=lambda _m: 25)
+        history(frame=swaps().with_columns(pool_sol_after=pl.lit(None, pl.Int64)))
     with pytest.raises(ExecutionError, match="pool_token_after"):
-        HistoryQuoter(history().drop("pool_token_after"), lambda: T0, fee_bps=lambda _m: 25)
+        history(frame=swaps().drop("pool_token_after"))
 
 
 def test_a_later_fill_pays_what_the_earlier_buyers_pushed_up() -> None:
     now = [T0 + timedelta(seconds=5)]
-    quoter = HistoryQuoter(history(), lambda: now[0], fee_bps=lambda _m: 0)
+    quoter = HistoryQuoter(history(), lambda: now[0])
     cfg = ExecutionConfig()
     early = asyncio.run(quoter(request(SwapSide.buy, SOL), cfg))
     now[0] = T0 + timedelta(seconds=15)
@@ -74,16 +82,16 @@ def test_a_later_fill_pays_what_the_earlier_buyers_pushed_up() -> None:
 
 
 def test_no_swap_before_the_fill_is_a_quote_failure_not_a_price_of_zero() -> None:
-    quoter = HistoryQuoter(history(), lambda: T0 - timedelta(seconds=1), fee_bps=lambda _m: 0)
+    quoter = HistoryQuoter(history(), lambda: T0 - timedelta(seconds=1))
     with pytest.raises(NoHistoryPrice, match="at or before"):
         asyncio.run(quoter(request(SwapSide.buy, SOL), ExecutionConfig()))
     with pytest.raises(NoHistoryPrice):
-        HistoryQuoter(history(), lambda: T0, fee_bps=lambda _m: 0).reserves_at("OtherMint", T0)
+        HistoryQuoter(history(), lambda: T0).reserves_at("OtherMint", T0)
 
 
 def test_the_paper_executor_fills_at_the_history_quote_with_the_fees() -> None:
     cfg = ExecutionConfig()
-    executor = PaperExecutor(HistoryQuoter(history(), lambda: T0, fee_bps=lambda _m: 25),
+    executor = PaperExecutor(HistoryQuoter(history(25), lambda: T0),
                              lambda: cfg)
 
     async def go() -> tuple[int, int, int]:
@@ -96,3 +104,12 @@ def test_the_paper_executor_fills_at_the_history_quote_with_the_fees() -> None:
     tokens, network, priority = asyncio.run(go())
     assert tokens == constant_product_out(SOL, 30 * SOL, 1_000_000_000, 25)[0]
     assert (network, priority) == (cfg.network_fee_lamports, cfg.priority_fee_lamports)
+
+
+def test_spot_price_and_rolling_volume_from_the_tape() -> None:
+    tape = history()
+    assert tape.price_sol_at(MINT, T0 + timedelta(seconds=5)) == pytest.approx(30 / 1_000)
+    assert tape.price_sol_at(MINT, T0 - timedelta(seconds=1)) is None
+    assert tape.volume_sol(MINT, T0 - timedelta(hours=1), T0 + timedelta(seconds=10)) == 31.0
+    assert tape.volume_sol(MINT, T0, T0 + timedelta(seconds=10)) == 30.0  # (start, end]
+    assert tape.first_swap_at(MINT) == T0

@@ -12,22 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import numpy as np
-import polars as pl
-
-from walltrack.errors import ExecutionError
 from walltrack.models import SwapSide
 from walltrack.models.config import ExecutionConfig
+from walltrack.trading.backtest.history import NoHistoryPrice, SwapHistory
 from walltrack.trading.execution.base import SwapRequest
 from walltrack.trading.execution.quotes import Quoted
 
-COLUMNS = ("mint", "timestamp", "pool_sol_after", "pool_token_after")
-
-
-class NoHistoryPrice(ExecutionError):
-    """No swap of the mint at or before the fill's time: nothing to price it at."""
-
-    code = "no_history_price"
+__all__ = ["HistoryQuoter", "NoHistoryPrice", "constant_product_out"]
 
 
 def constant_product_out(amount_in: int, reserve_in: int, reserve_out: int,
@@ -43,38 +34,18 @@ def constant_product_out(amount_in: int, reserve_in: int, reserve_out: int,
 
 
 class HistoryQuoter:
-    """``fee_bps(mint)``: the pool's fee, taken from the input (the venue's, per token)."""
+    """Quotes at the engine's clock from the history's pools, with each token's pool fee."""
 
-    def __init__(self, history: pl.DataFrame, clock: Callable[[], datetime], *,
-                 fee_bps: Callable[[str], int]) -> None:
-        missing = [c for c in COLUMNS if c not in history.columns]
-        if missing:
-            raise ExecutionError(f"the swap history lacks the columns {missing}",
-                                 hint="price a replay from swaps with the pools' reserves")
-        unknown = history.filter(pl.any_horizontal(pl.col(c).is_null() for c in COLUMNS))
-        if unknown.height:
-            raise ExecutionError(
-                f"{unknown.height} swaps of the history have no pool reserves",
-                hint="history quotes need every swap's pool_sol_after and pool_token_after")
+    def __init__(self, history: SwapHistory, clock: Callable[[], datetime]) -> None:
+        self._history = history
         self._clock = clock
-        self._fee_bps = fee_bps
-        self._by_mint: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for (mint,), part in history.sort("timestamp").group_by("mint", maintain_order=True):
-            self._by_mint[str(mint)] = (
-                part["timestamp"].dt.epoch("us").to_numpy(),
-                part["pool_sol_after"].to_numpy(), part["pool_token_after"].to_numpy())
 
     def reserves_at(self, mint: str, at: datetime) -> tuple[int, int]:
-        times, sol, token = self._by_mint.get(mint, (np.empty(0, np.int64),) * 3)
-        i = int(np.searchsorted(times, int(at.timestamp() * 1_000_000), side="right")) - 1
-        if i < 0:
-            raise NoHistoryPrice(f"no swap of {mint} at or before {at.isoformat()}",
-                                 hint="the replay's history must cover the traded period")
-        return int(sol[i]), int(token[i])
+        return self._history.reserves_at(mint, at)
 
     async def __call__(self, request: SwapRequest, config: ExecutionConfig) -> Quoted:
-        sol, token = self.reserves_at(request.mint, self._clock())
-        fee = self._fee_bps(request.mint)
+        sol, token = self._history.reserves_at(request.mint, self._clock())
+        fee = self._history.facts(request.mint).fee_bps
         if request.side is SwapSide.buy:
             out, impact = constant_product_out(request.amount_in, sol, token, fee)
         else:

@@ -1,0 +1,90 @@
+"""Does copying pay? Research walk-forward and replays on a fresh simulated market.
+
+    python jobs/replay.py --seed N [--wallets 5000 --tokens 300 --days 30]
+                          [--delays 0,2,5,15,60] [--no-sweep] [--database-url …]
+
+simulator (over HTTP on 127.0.0.1) → the scheduler's research replayed one simulated day at
+a time, a snapshot of what it knew taken after each day → each next day's swaps fed through
+the live path (signals → gates → sizing → positions → exits → paper fills priced from the
+pools' history) on a simulated clock, for WallTrack's watchlist and three baselines at every
+delay, plus a threshold × exit-strategy sweep chosen on the first half of the days and
+judged on the second (walltrack/lab/edge.py, docs/edge.md). The last line printed is one
+JSON object: seed, seconds, research, delays, baselines, sweep, …
+A fresh store each run: an embedded PostgreSQL under a temporary directory unless
+--database-url is given (it must be an empty database on a server that lets it create
+databases: each run trades on one of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from walltrack.errors import WallTrackError
+from walltrack.lab.edge import DELAYS, run_edge
+from walltrack.logging import configure_logging
+from walltrack.progress import log_progress
+from walltrack.settings import Settings
+from walltrack.simulator import SimParams
+from walltrack.store import open_database
+
+
+def delays(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--delays takes seconds separated by commas, not "
+                                         f"{text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError("--delays needs at least one delay, none negative")
+    return values
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--wallets", type=int, default=5_000)
+    p.add_argument("--tokens", type=int, default=300)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--clusters", type=int, default=24)
+    p.add_argument("--delays", type=delays, default=list(DELAYS))
+    p.add_argument("--warmup-days", type=int, default=7,
+                   help="research days before the first traded day")
+    p.add_argument("--latency", type=float, default=1.0,
+                   help="seconds from a signal's arrival to our fill")
+    p.add_argument("--no-sweep", action="store_true", help="skip the parameter sweep")
+    p.add_argument("--concurrency", type=int, default=3, help="replay runs at a time")
+    p.add_argument("--database-url", default=None)
+    p.add_argument("--log-level", default="WARNING")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    configure_logging(level=args.log_level)
+    if args.warmup_days >= args.days - 1:
+        print(f"error: --warmup-days {args.warmup_days} leaves no day to trade in a "
+              f"{args.days}-day market (lower it or raise --days)", file=sys.stderr)
+        return 2
+    params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
+                       days=args.days, clusters=args.clusters)
+    try:
+        with tempfile.TemporaryDirectory(prefix="walltrack-replay-") as tmp:
+            settings = Settings(database_url=args.database_url, data_dir=Path(tmp))
+            with open_database(settings) as db:
+                report = run_edge(settings, db, params, delays=args.delays,
+                                  warmup_days=args.warmup_days, latency_seconds=args.latency,
+                                  sweep=not args.no_sweep, concurrency=args.concurrency,
+                                  progress=log_progress("replay"))
+    except WallTrackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.model_dump(mode="json"), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

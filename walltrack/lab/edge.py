@@ -1,0 +1,180 @@
+"""Does copying pay? A fresh simulated market → research walk-forward → replays → one report.
+
+``python jobs/replay.py --seed N`` runs this. The research is the scheduler's plan replayed
+one simulated day at a time (``walltrack.lab.replay``); right after each day's research a
+``ResearchSnapshot`` is taken, and the next day's swaps are traded with it — walk-forward,
+so no label sees the future. The trading is ``walltrack.trading.backtest``: the live path
+on a simulated clock, one store per run. Books:
+
+- ``copier``: WallTrack's watchlist with its scores (the product);
+- ``all_discovered``: every wallet the research discovered, copied equally;
+- ``random_watchlist``: as many wallets as the watchlist, drawn at random from those;
+- ``oracle``: the wallets the simulator's truth calls smart (informed, insider).
+
+each at every delay; and a sweep of threshold × exit strategy at ``sweep_delay``, chosen
+on the first half of the trading days and judged on the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel
+
+from walltrack.clients.usage import UsageMeter
+from walltrack.lab.cluster_eval import cluster_accuracy
+from walltrack.lab.demo import prepare_store, simulator_settings
+from walltrack.lab.evaluation import SMART, evaluate_against_truth
+from walltrack.lab.replay import replay_schedule
+from walltrack.live.token_data import build_token_data
+from walltrack.models import DynamicConfig
+from walltrack.progress import Progress, no_progress
+from walltrack.settings import Settings
+from walltrack.simulator import SimParams, generate_market
+from walltrack.simulator.background import SimulatorProcess
+from walltrack.store import Database
+from walltrack.store.repositories import ConfigRepository
+from walltrack.trading.backtest.history import SwapHistory
+from walltrack.trading.backtest.metrics import RunFigures
+from walltrack.trading.backtest.replay import (
+    Book,
+    ResearchSnapshot,
+    Window,
+    all_discovered_book,
+    copier_book,
+    fixed_book,
+    random_watchlist_book,
+    snapshot_research,
+)
+from walltrack.trading.backtest.runner import (
+    RunSpec,
+    figures,
+    run_many,
+    split_figures,
+    with_setting,
+)
+from walltrack.trading.backtest.stores import ReplayStores
+
+DELAYS = (0.0, 2.0, 5.0, 15.0, 60.0)
+BOOKS = ("copier", "all_discovered", "random_watchlist", "oracle")
+THRESHOLDS = (0.6, 0.7, 0.8)
+STRATEGIES = ("balanced", "conservative", "runner")
+
+
+class EdgeReport(BaseModel):
+    seed: int
+    seconds: float
+    params: dict[str, Any]
+    research: dict[str, Any]
+    trading_days: list[str]  # the windows traded, by start
+    delays: dict[str, RunFigures]
+    baselines: dict[str, dict[str, RunFigures]]
+    signals: dict[str, dict[str, int]]  # run label → decision → count
+    sweep: dict[str, Any]
+    run_seconds: dict[str, float]
+    run_evaluations: dict[str, int]
+    research_seconds: float
+    replay_seconds: float
+
+
+def _label(book: str, delay: float) -> str:
+    return f"{book}@{delay:g}"
+
+
+def windows_of(snapshots: Sequence[ResearchSnapshot], *, warmup_days: int,
+               start: datetime) -> list[Window]:
+    """Each research day's snapshot trades the next day, after ``warmup_days``."""
+    first = start + timedelta(days=warmup_days)
+    return [Window(a, a.at, b.at) for a, b in itertools.pairwise(snapshots)
+            if a.at >= first]
+
+
+def run_edge(settings: Settings, db: Database, params: SimParams, *,
+             delays: Sequence[float] = DELAYS, warmup_days: int = 7,
+             latency_seconds: float = 1.0, sweep_delay: float = 5.0, sweep: bool = True,
+             concurrency: int = 3, progress: Progress | None = None) -> EdgeReport:
+    progress = progress or no_progress
+    started = time.perf_counter()
+    prepare_store(db, params, fresh=True)
+    step = timedelta(days=1)
+    end = params.start + timedelta(days=params.days)
+    snapshots: list[ResearchSnapshot] = []
+    with SimulatorProcess(params, start_at=step.total_seconds()) as sim:
+        market = generate_market(params)  # the same market, generated while the child starts
+        url = sim.wait_ready()
+        # The simulator has no rate limits: lift the free plans' throttles for the replay.
+        sim_settings = simulator_settings(settings, url).model_copy(update={
+            "jupiter_rps": 1000.0, "dexscreener_rps": 1000.0, "rpc_rps": 1000.0})
+        replay_schedule(sim_settings, db, url, end=end, step=step, progress=progress,
+                        on_tick=lambda now: snapshots.append(snapshot_research(db, now)))
+        research_seconds = time.perf_counter() - started
+        research = {**evaluate_against_truth(db, market),
+                    **cluster_accuracy(db, market.truth_wallets)}
+        config = ConfigRepository(db).load()
+        windows = windows_of(snapshots, warmup_days=warmup_days, start=params.start)
+        history = SwapHistory(market.swaps, market.tokens)
+        pools = dict(market.tokens.select("mint", "pool").iter_rows())
+        oracle = market.truth_wallets.filter(pl.col("archetype").is_in(SMART))["wallet"]
+        books: dict[str, Book] = {
+            "copier": copier_book, "all_discovered": all_discovered_book,
+            "random_watchlist": random_watchlist_book(params.seed),
+            "oracle": fixed_book(oracle.to_list())}
+        specs = [RunSpec(_label(b, d), b, d, config) for b in BOOKS for d in delays]
+        if sweep:
+            specs += [RunSpec(f"sweep:{t:g}:{s}", "copier", sweep_delay,
+                              with_setting(config, threshold=t, strategy=s))
+                      for t in THRESHOLDS for s in STRATEGIES]
+        replay_started = time.perf_counter()
+        results = asyncio.run(_replay(
+            specs, books, windows, until=end, settings=sim_settings, db=db, history=history,
+            config=config, latency_seconds=latency_seconds, sol_usd=params.sol_usd,
+            pools=pools, concurrency=concurrency, progress=progress))
+        replay_seconds = time.perf_counter() - replay_started
+    capital = config.risk.starting_capital_sol
+    per = {label: figures(r, capital) for label, r in results.items()
+           if not label.startswith("sweep:")}
+    sweep_report: dict[str, Any] = {}
+    if sweep and windows:
+        split_at = windows[len(windows) // 2].start
+        choice = split_figures({k: r for k, r in results.items() if k.startswith("sweep:")},
+                               capital, split_at=split_at)
+        default = f"sweep:{config.scoring.threshold:g}:{config.execution.default_strategy}"
+        sweep_report = {
+            "delay": sweep_delay, "split_at": split_at.isoformat(), "chosen": choice.chosen,
+            "chosen_test": choice.test[choice.chosen].model_dump(),
+            "default": default,
+            "default_test": choice.test[default].model_dump() if default in choice.test
+            else None,
+            "train_net_return": {k: v.net_return for k, v in choice.train.items()},
+            "test_net_return": {k: v.net_return for k, v in choice.test.items()}}
+    return EdgeReport(
+        seed=params.seed, seconds=round(time.perf_counter() - started, 2),
+        params=params.model_dump(mode="json"), research=research,
+        trading_days=[w.start.date().isoformat() for w in windows],
+        delays={f"{d:g}": per[_label("copier", d)] for d in delays},
+        baselines={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in BOOKS[1:]},
+        signals={k: r.signals for k, r in results.items()},
+        sweep=sweep_report, run_seconds={k: r.seconds for k, r in results.items()},
+        run_evaluations={k: r.evaluations for k, r in results.items()},
+        research_seconds=round(research_seconds, 2), replay_seconds=round(replay_seconds, 2))
+
+
+async def _replay(specs: list[RunSpec], books: dict[str, Book], windows: list[Window], *,
+                  until: datetime, settings: Settings, db: Database, history: SwapHistory,
+                  config: DynamicConfig, latency_seconds: float, sol_usd: float,
+                  pools: dict[str, str], concurrency: int, progress: Progress) -> dict:
+    facts = build_token_data(settings, db, UsageMeter(), lambda: config.safety)
+    try:
+        with ReplayStores(db.url) as stores:
+            return await run_many(specs, books, windows, until=until, stores=stores,
+                                  history=history, facts=facts,
+                                  latency_seconds=latency_seconds, sol_usd=sol_usd,
+                                  pools=pools, concurrency=concurrency, progress=progress)
+    finally:
+        await facts.aclose()
