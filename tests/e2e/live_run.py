@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from tests.harness.processes import ServerProcess, run_server
 from tests.live.conftest import watch
 from tests.live.test_crash import server_env
 from tests.live.test_simulated_live import register
-from walltrack.simulator import PRESETS, generate_market
+from walltrack.simulator import PRESETS, Market, generate_market
 from walltrack.simulator.background import serving_process
 from walltrack.store import Database
 from walltrack.trading.exits import ExitStrategy, plan_of
@@ -45,6 +45,8 @@ class LiveRun:
     server: ServerProcess
     wallets: list[str]
     env: dict[str, str]
+    market: Market | None = None  # the market the simulator serves (its tape and truth)
+    window: tuple[datetime, datetime] | None = None  # the delivered period, market time
     advanced: int = 0
     _stack: ExitStack = field(default_factory=ExitStack)
 
@@ -134,4 +136,6 @@ def live_phase(db: Database, db_url: str, tmp: Path, *, window_seconds: int,
             pool.submit(asyncio.run, register(sim_url, server.url + "/webhooks/helius",
                                               wallets)).result()
         yield LiveRun(sim_url=sim_url, server=server, wallets=wallets,
-                      env=env | {"WALLTRACK_SERVER_PORT": str(server.port)})
+                      env=env | {"WALLTRACK_SERVER_PORT": str(server.port)}, market=market,
+                      window=(start + timedelta(seconds=SERVE_AT),
+                              start + timedelta(seconds=SERVE_AT + window_seconds)))

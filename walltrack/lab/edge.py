@@ -119,7 +119,6 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         config = ConfigRepository(db).load()
         windows = windows_of(snapshots, warmup_days=warmup_days, start=params.start)
         history = SwapHistory(market.swaps, market.tokens)
-        pools = dict(market.tokens.select("mint", "pool").iter_rows())
         oracle = market.truth_wallets.filter(pl.col("archetype").is_in(SMART))["wallet"]
         books: dict[str, Book] = {
             "copier": copier_book, "all_discovered": all_discovered_book,
@@ -134,7 +133,7 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         results = asyncio.run(_replay(
             specs, books, windows, until=end, settings=sim_settings, db=db, history=history,
             config=config, latency_seconds=latency_seconds, sol_usd=params.sol_usd,
-            pools=pools, concurrency=concurrency, progress=progress))
+            concurrency=concurrency, progress=progress))
         replay_seconds = time.perf_counter() - replay_started
     capital = config.risk.starting_capital_sol
     per = {label: figures(r, capital) for label, r in results.items()
@@ -168,13 +167,13 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
 async def _replay(specs: list[RunSpec], books: dict[str, Book], windows: list[Window], *,
                   until: datetime, settings: Settings, db: Database, history: SwapHistory,
                   config: DynamicConfig, latency_seconds: float, sol_usd: float,
-                  pools: dict[str, str], concurrency: int, progress: Progress) -> dict:
+                  concurrency: int, progress: Progress) -> dict:
     facts = build_token_data(settings, db, UsageMeter(), lambda: config.safety)
     try:
         with ReplayStores(db.url) as stores:
             return await run_many(specs, books, windows, until=until, stores=stores,
                                   history=history, facts=facts,
                                   latency_seconds=latency_seconds, sol_usd=sol_usd,
-                                  pools=pools, concurrency=concurrency, progress=progress)
+                                  concurrency=concurrency, progress=progress)
     finally:
         await facts.aclose()

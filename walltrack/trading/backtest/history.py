@@ -55,6 +55,7 @@ class TokenFacts:
     supply_raw: int
     fee_bps: int  # the pool's fee, taken from the input
     launched_at: datetime | None = None  # the pool's creation (optional column launch_time)
+    pool: str | None = None  # the pool's address (optional column pool)
 
 
 class SwapHistory:
@@ -71,12 +72,13 @@ class SwapHistory:
                 f"{unknown.height} swaps of the history have no pool reserves",
                 hint="history quotes need every swap's pool_sol_after and pool_token_after")
         self.swaps = swaps.select(COLUMNS).sort("timestamp", "slot", "signature")
-        if "launch_time" not in tokens.columns:
-            tokens = tokens.with_columns(pl.lit(None, pl.Datetime("us", "UTC"))
-                                         .alias("launch_time"))
+        for name, dtype in (("launch_time", pl.Datetime("us", "UTC")), ("pool", pl.String)):
+            if name not in tokens.columns:
+                tokens = tokens.with_columns(pl.lit(None, dtype).alias(name))
         self.tokens: dict[str, TokenFacts] = {
-            m: TokenFacts(int(d), int(s), int(f), launched) for m, d, s, f, launched in
-            tokens.select(*TOKEN_COLUMNS, "launch_time").iter_rows()}
+            m: TokenFacts(int(d), int(s), int(f), launched, pool)
+            for m, d, s, f, launched, pool in
+            tokens.select(*TOKEN_COLUMNS, "launch_time", "pool").iter_rows()}
         self._tapes: dict[str, MintTape] = {}
         for (mint,), part in self.swaps.group_by("mint", maintain_order=True):
             self._tapes[str(mint)] = MintTape(

@@ -37,13 +37,12 @@ class StandingFacts(Protocol):
 class HistoryTokens:
     def __init__(self, history: SwapHistory, facts: StandingFacts,
                  clock: Callable[[], datetime], config: Callable[[], SafetyConfig], *,
-                 sol_usd: float, pools: dict[str, str] | None = None) -> None:
+                 sol_usd: float) -> None:
         self._history = history
         self._facts = facts
         self._clock = clock
         self._config = config
         self._sol_usd = sol_usd
-        self._pools = pools or {}
 
     def market_at(self, mint: str, at: datetime) -> TokenMarket | None:
         try:
@@ -54,7 +53,7 @@ class HistoryTokens:
         supply = self._history.facts(mint).supply_raw / 10 ** self._history.facts(mint).decimals
         usd = self._sol_usd
         return TokenMarket(
-            pair_address=self._pools.get(mint), dex_id="history",
+            pair_address=self._history.facts(mint).pool, dex_id="history",
             price_usd=price * usd if price else None, price_sol=price,
             liquidity_usd=2 * sol / LAMPORTS * usd,
             market_cap_usd=price * supply * usd if price else None,

@@ -211,8 +211,7 @@ class ReplayRun:
 
     def __init__(self, url: str, history: SwapHistory, facts: StandingFacts,
                  config: DynamicConfig, *, book: str, watch: Book, delay_seconds: float,
-                 latency_seconds: float, sol_usd: float,
-                 pools: dict[str, str] | None = None) -> None:
+                 latency_seconds: float, sol_usd: float) -> None:
         self.history = history
         self.config = config
         self.book_name = book
@@ -222,7 +221,7 @@ class ReplayRun:
         self.clock = ReplayClock(utcnow())
         self.store = TradingStore(url)
         self.tokens = HistoryTokens(history, facts, self.clock, lambda: self.config.safety,
-                                    sol_usd=sol_usd, pools=pools)
+                                    sol_usd=sol_usd)
         executor = PaperExecutor(HistoryQuoter(history, self.clock),
                                  lambda: self.config.execution)
         self.engine = TradingEngine(self.store, {TradingMode.paper: executor},

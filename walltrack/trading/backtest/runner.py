@@ -52,7 +52,7 @@ def with_setting(config: DynamicConfig, *, threshold: float | None = None,
 async def run_many(specs: Sequence[RunSpec], books: dict[str, Book], windows: Sequence[Window],
                    *, until: datetime, stores: ReplayStores, history: SwapHistory,
                    facts: StandingFacts, latency_seconds: float, sol_usd: float,
-                   pools: dict[str, str] | None = None, concurrency: int = 3,
+                   concurrency: int = 3,
                    progress: Progress | None = None) -> dict[str, RunResult]:
     progress = progress or no_progress
     gate = asyncio.Semaphore(concurrency)
@@ -63,7 +63,7 @@ async def run_many(specs: Sequence[RunSpec], books: dict[str, Book], windows: Se
             url = await asyncio.to_thread(stores.new)
             run = ReplayRun(url, history, facts, spec.config, book=spec.book,
                             watch=books[spec.book], delay_seconds=spec.delay_seconds,
-                            latency_seconds=latency_seconds, sol_usd=sol_usd, pools=pools)
+                            latency_seconds=latency_seconds, sol_usd=sol_usd)
             done[spec.label] = await run.run(windows, until=until)
             progress("replay runs", len(done), len(specs))
 
