@@ -26,7 +26,7 @@ from pathlib import Path
 from walltrack.errors import WallTrackError
 from walltrack.lab.edge import DELAYS, run_edge
 from walltrack.logging import configure_logging
-from walltrack.progress import log_progress
+from walltrack.progress import print_progress
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams
 from walltrack.store import open_database
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 report = run_edge(settings, db, params, delays=args.delays,
                                   warmup_days=args.warmup_days, latency_seconds=args.latency,
                                   sweep=not args.no_sweep, concurrency=args.concurrency,
-                                  progress=log_progress("replay"))
+                                  progress=print_progress(sys.stderr))
     except WallTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,8 +7,10 @@ it: :func:`log_progress` logs at most every few seconds, a notebook updates ``mo
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 from walltrack.logging import get_logger
 
@@ -31,5 +33,21 @@ def log_progress(job: str, every_seconds: float = 5.0) -> Progress:
             last[stage] = now
             log.info("job_progress", stage=stage, done=done, total=total,
                      percent=round(100 * done / total, 1) if total else None)
+
+    return report
+
+
+def print_progress(stream: TextIO | None = None, every_seconds: float = 5.0) -> Progress:
+    """Progress for a terminal: a line per stage every few seconds and when it finishes."""
+    last: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        finished = total > 0 and done >= total
+        if finished or now - last.get(stage, 0.0) >= every_seconds:
+            last[stage] = now
+            share = f" ({100 * done / total:.0f} %)" if total else ""
+            print(f"  … {stage}: {done:,}/{total:,}{share}" if total
+                  else f"  … {stage}: {done:,}", file=stream or sys.stdout, flush=True)
 
     return report

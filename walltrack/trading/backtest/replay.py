@@ -53,6 +53,7 @@ from walltrack.models import (
     TradingMode,
 )
 from walltrack.models.base import utcnow
+from walltrack.progress import Progress, no_progress
 from walltrack.store import Database
 from walltrack.store.frames import query_frame
 from walltrack.store.trading_store import TradingStore
@@ -250,14 +251,18 @@ class ReplayRun:
                                                   window_s=window_s),
                          recent=self.recent)
 
-    async def run(self, windows: Sequence[Window], *, until: datetime) -> RunResult:
+    async def run(self, windows: Sequence[Window], *, until: datetime,
+                  progress: Progress | None = None) -> RunResult:
+        progress = progress or no_progress
         started = asyncio.get_running_loop().time()
         since = utcnow() - timedelta(minutes=1)  # this store's signals are all this run's
         self.clock.set(windows[0].start if windows else until)
         await self.engine.reconcile()
         await self.engine.risk_tick()
         self._next_round = micros(self.clock())
-        for window in windows:
+        for done, window in enumerate(windows):
+            progress(f"replay {self.book_name} at {self.delay.total_seconds():g} s, days",
+                     done, len(windows))
             state = self._state(window)
             swaps = self.history.between(window.start, window.end).filter(
                 pl.col("wallet").is_in(list(state.watch.addresses)))

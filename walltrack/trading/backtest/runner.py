@@ -64,7 +64,7 @@ async def run_many(specs: Sequence[RunSpec], books: dict[str, Book], windows: Se
             run = ReplayRun(url, history, facts, spec.config, book=spec.book,
                             watch=books[spec.book], delay_seconds=spec.delay_seconds,
                             latency_seconds=latency_seconds, sol_usd=sol_usd)
-            done[spec.label] = await run.run(windows, until=until)
+            done[spec.label] = await run.run(windows, until=until, progress=progress)
             progress("replay runs", len(done), len(specs))
 
     progress("replay runs", 0, len(specs))
