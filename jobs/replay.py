@@ -1,7 +1,8 @@
 """Does copying pay? Research walk-forward and replays on a fresh simulated market.
 
     python jobs/replay.py --seed N [--wallets 5000 --tokens 300 --days 30]
-                          [--delays 0,2,5,15,60] [--no-sweep] [--database-url …]
+                          [--delays 0,2,5,15,60] [--no-sweep] [--chart net.svg]
+                          [--database-url …]
 
 simulator (over HTTP on 127.0.0.1) → the scheduler's research replayed one simulated day at
 a time, a snapshot of what it knew taken after each day → each next day's swaps fed through
@@ -30,6 +31,7 @@ from walltrack.progress import print_progress
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams
 from walltrack.store import open_database
+from walltrack.trading.backtest.chart import delay_chart
 
 
 def delays(text: str) -> list[float]:
@@ -57,6 +59,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds from a signal's arrival to our fill")
     p.add_argument("--no-sweep", action="store_true", help="skip the parameter sweep")
     p.add_argument("--concurrency", type=int, default=3, help="replay runs at a time")
+    p.add_argument("--chart", type=Path, default=None,
+                   help="write the net return against delay, per book, as an SVG here")
     p.add_argument("--database-url", default=None)
     p.add_argument("--log-level", default="WARNING")
     return p.parse_args(argv)
@@ -82,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     except WallTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.chart is not None:
+        books = {"copier": report.delays, **report.baselines}
+        args.chart.write_text(delay_chart(
+            books, title=f"Net return on capital by copy delay — seed {args.seed}"))
+        print(f"chart: {args.chart}", file=sys.stderr)
     print(json.dumps(report.model_dump(mode="json"), default=str))
     return 0
 

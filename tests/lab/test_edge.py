@@ -22,11 +22,13 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     out = subprocess.run(
         [sys.executable, "jobs/replay.py", "--seed", "3", "--wallets", "600", "--tokens", "40",
          "--days", "8", "--clusters", "4", "--warmup-days", "2", "--delays", "0,60",
-         "--no-sweep"],
+         "--no-sweep", "--chart", str(tmp_path / "net.svg")],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "WALLTRACK_DATA_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-3000:]
     assert "replay runs" in out.stderr  # progress on the terminal
+    chart = (tmp_path / "net.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<polyline") == 4  # a line per book
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["seed"] == 3 and report["seconds"] > 0
     assert {"top50_smart_precision", "cluster_pairwise_f1"} <= set(report["research"])

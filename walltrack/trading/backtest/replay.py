@@ -297,7 +297,10 @@ class ReplayRun:
         # reads the source's earlier buys from the store).
         if any(_actionable(s, self.held) for s in signals):
             await self._store_signals()
-            taken = await self.engine.process_pending(since)
+            # The loop's look-back (live: twice the stale window, for crash recovery) is the
+            # last minute of wall time here: what was just stored, so the query stays small.
+            taken = await self.engine.process_pending(
+                max(since, utcnow() - timedelta(seconds=60)))
             if taken or swap.mint in self.held:
                 await self._refresh_held()
         elif len(self._unstored) >= 500:
