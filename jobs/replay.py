@@ -21,16 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 from walltrack.errors import WallTrackError
-from walltrack.lab.edge import DELAYS, run_edge
+from walltrack.lab.edge import DELAYS, replay_report
 from walltrack.logging import configure_logging
 from walltrack.progress import print_progress
-from walltrack.settings import Settings
 from walltrack.simulator import SimParams
-from walltrack.store import open_database
 from walltrack.trading.backtest.chart import delay_chart
 
 
@@ -76,13 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
                        days=args.days, clusters=args.clusters)
     try:
-        with tempfile.TemporaryDirectory(prefix="walltrack-replay-") as tmp:
-            settings = Settings(database_url=args.database_url, data_dir=Path(tmp))
-            with open_database(settings) as db:
-                report = run_edge(settings, db, params, delays=args.delays,
-                                  warmup_days=args.warmup_days, latency_seconds=args.latency,
-                                  sweep=not args.no_sweep, concurrency=args.concurrency,
-                                  progress=print_progress(sys.stderr))
+        report = replay_report(params, database_url=args.database_url, delays=args.delays,
+                               warmup_days=args.warmup_days, latency_seconds=args.latency,
+                               sweep=not args.no_sweep, concurrency=args.concurrency,
+                               progress=print_progress(sys.stderr))
     except WallTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -38,7 +40,7 @@ from walltrack.progress import Progress, no_progress
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams, generate_market
 from walltrack.simulator.background import SimulatorProcess
-from walltrack.store import Database
+from walltrack.store import Database, open_database
 from walltrack.store.repositories import ConfigRepository
 from walltrack.trading.backtest.history import SwapHistory
 from walltrack.trading.backtest.metrics import RunFigures
@@ -93,6 +95,17 @@ def windows_of(snapshots: Sequence[ResearchSnapshot], *, warmup_days: int,
     first = start + timedelta(days=warmup_days)
     return [Window(a, a.at, b.at) for a, b in itertools.pairwise(snapshots)
             if a.at >= first]
+
+
+def replay_report(params: SimParams, *, database_url: str | None = None,
+                  progress: Progress | None = None, **options: Any) -> EdgeReport:
+    """``run_edge`` on a store of its own (an embedded one under a temporary directory, or
+    the empty database at ``database_url``): what ``jobs/replay.py`` and a notebook call —
+    never the operator's store, whose research tables ``run_edge`` empties."""
+    with tempfile.TemporaryDirectory(prefix="walltrack-replay-") as tmp:
+        settings = Settings(database_url=database_url, data_dir=Path(tmp))
+        with open_database(settings) as db:
+            return run_edge(settings, db, params, progress=progress, **options)
 
 
 def run_edge(settings: Settings, db: Database, params: SimParams, *,
