@@ -13,7 +13,8 @@ from walltrack.models import DynamicConfig
 from walltrack.store.migrations import available_migrations
 
 LATEST = max(m.version for m in available_migrations())
-SMALL = ["--wallets", "600", "--tokens", "40", "--days", "5", "--clusters", "4"]
+SMALL = ["--wallets", "600", "--tokens", "40", "--days", "5", "--clusters", "4",
+         "--live-hours", "2", "--live-seconds", "5"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

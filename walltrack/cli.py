@@ -201,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "seed": args.seed, "wallets": args.wallets, "tokens": args.tokens, "days": args.days,
         "clusters": args.clusters}.items() if v is not None})
     plan = LivePlan(hours=args.live_hours if args.live_hours is not None
-                    else (24.0 if args.full else 12.0),
+                    else 24.0,
                     wall_seconds=args.live_seconds)
     with open_database(settings) as db:
         _print_status(store_status(db), time.perf_counter() - started)
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                          "webhook registration, a live phase with paper trading (default)")
     size = run.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="3 000 wallets, 160 tokens, 20 days, then 12 h live (the default)")
+                      help="3 000 wallets, 160 tokens, 20 days, then 24 h live (the default)")
     size.add_argument("--full", action="store_true",
                       help="5 000 wallets, 300 tokens, 30 days, then 24 h live")
     run.add_argument("--seed", type=int)

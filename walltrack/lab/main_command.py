@@ -75,12 +75,13 @@ SIZES: dict[str, SimParams] = {
     "quick": SimParams(wallets=3_000, tokens=160, days=20, clusters=14),
     "full": SimParams(),
 }
+TAIL_DAYS = 2
 
 
 class LivePlan(BaseModel):
-    hours: float = Field(default=12.0, gt=0, le=24 * 7)  # market time after the research
+    hours: float = Field(default=24.0, gt=0, le=24 * 7)  # market time after the research
     wall_seconds: float = Field(default=45.0, gt=0)  # how long delivering it takes
-    step_seconds: float = Field(default=120.0, gt=0)  # simulated seconds per advance
+    step_seconds: float = Field(default=180.0, gt=0)  # simulated seconds per advance
     drain_seconds: float = Field(default=30.0, ge=0)  # at most, after the last advance
 
     @property
@@ -152,15 +153,25 @@ class MainResult(BaseModel):
 def market_params(size: SimParams, plan: LivePlan, *, now: float | None = None) -> SimParams:
     """``size`` lengthened by the live window and anchored so the window ends at ``now``:
     the research sees days [0, size.days), the live phase the ``plan.hours`` after."""
+    # The market goes on TAIL_DAYS past the window (never served): a market's last day is
+    # quiet for the informed wallets (they buy into future runners), the window must not be.
     live_days = math.ceil(plan.hours / 24)
     end = int(time.time() if now is None else now) - 1
     start = datetime.fromtimestamp(end - size.days * 86_400 - plan.hours * 3600, UTC)
-    return size.model_copy(update={"days": size.days + live_days, "start": start})
+    return size.model_copy(update={"days": size.days + live_days + TAIL_DAYS, "start": start})
 
 
-def live_overrides(plan: LivePlan, *, oldest_age_seconds: float) -> dict[str, dict[str, Any]]:
+DEMO_THRESHOLD = 0.5  # the trade threshold of the live phase, at most
+
+
+def live_overrides(plan: LivePlan, *, oldest_age_seconds: float,
+                   threshold: float = 0.70) -> dict[str, dict[str, Any]]:
     """Config for the accelerated clock: the engine's windows are wall-clock seconds, the
-    market runs ``plan.acceleration`` times faster. Paper mode whatever the store says."""
+    market runs ``plan.acceleration`` times faster. Paper mode whatever the store says.
+
+    The trade threshold is lowered to :data:`DEMO_THRESHOLD` (never raised): an informed
+    wallet outside any cluster scores ≈ 0.45–0.55 on the simulator (cluster factor 0.3),
+    so the default 0.70 would log every signal of a short window and trade none."""
     with_margin = oldest_age_seconds + plan.wall_seconds + plan.drain_seconds + 600
     a = plan.acceleration
     return {
@@ -169,6 +180,7 @@ def live_overrides(plan: LivePlan, *, oldest_age_seconds: float) -> dict[str, di
         "gates": {"cooldown_seconds": round(1800.0 / a, 2),
                   "confirmation_window_seconds": round(300.0 / a, 2)},
         "exits": {"price_interval_seconds": 1.0},
+        "scoring": {"threshold": min(threshold, DEMO_THRESHOLD)},
         "execution": {"mode": "paper", "confirm_poll_seconds": 0.1},
     }
 
@@ -339,7 +351,8 @@ def run_main(settings: Settings, db: Database, size: SimParams, *, plan: LivePla
                        log_level="WARNING" if settings.log_level.upper() != "DEBUG"
                        else "DEBUG")
         overrides = live_overrides(
-            plan, oldest_age_seconds=time.time() - research_end.timestamp())
+            plan, oldest_age_seconds=time.time() - research_end.timestamp(),
+            threshold=ConfigRepository(db).load().scoring.threshold)
         with merged_config(db, overrides), ServerProcess(env, port) as server:
             line = sync_webhooks_job(env)  # while the server starts
             server.wait_ready()
