@@ -156,7 +156,7 @@ def _money(value: float) -> str:
 def _print_live(live: Any) -> None:
     hours = f"{live.sim_hours:g} h"
     print(f"\nLive phase: {hours} of market time after the research "
-          f"({live.window_start:%Y-%m-%d %H:%M} → {live.window_end:%H:%M} UTC) in "
+          f"({live.window_start:%Y-%m-%d %H:%M} → {live.window_end:%Y-%m-%d %H:%M} UTC) in "
           f"{live.wall_seconds:.0f} s ({live.acceleration:,.0f}× the real pace); "
           f"{live.watched_wallets} watched wallets, {live.deliveries:,} webhook deliveries, "
           f"{live.inbox:,} transactions in the inbox")

@@ -4,6 +4,7 @@ paper, the summary — every figure checked against the store."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psutil
 import pytest
 from psycopg.types.json import Jsonb
 
@@ -28,7 +30,7 @@ from walltrack.lab.main_command import (
 )
 from walltrack.store import Database
 
-SMALL = ["--wallets", "600", "--tokens", "40", "--days", "4", "--clusters", "4",
+SMALL = ["--wallets", "800", "--tokens", "80", "--days", "5", "--clusters", "4",
          "--live-hours", "12", "--live-seconds", "15"]
 
 
@@ -45,7 +47,7 @@ def _number(pattern: str, text: str) -> float:
 
 def test_the_main_command_runs_research_registration_live_phase_and_summary(
         db: Database, db_url: str, tmp_path: Any) -> None:
-    # A 4-day market is too young for the default watchlist rule (5 closed trades…) and its
+    # A 5-day market is too young for the default watchlist rule (5 closed trades…) and its
     # wallets' signals score below the default threshold: the operator's config, loosened
     # here as the config notebook would (the command keeps config edits).
     with db.connection() as conn:
@@ -60,7 +62,7 @@ def test_the_main_command_runs_research_registration_live_phase_and_summary(
                           env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    assert "Simulated market: seed 7, 600 wallets" in out
+    assert "Simulated market: seed 7, 800 wallets" in out
     assert re.search(r"webhooks: 1 for \d+ addresses; created 1", out), out
     assert "live phase, simulated minutes: 720/720 (100 %)" in out
     assert "marimo run notebooks/dashboard.py" in out.splitlines()[-5]
@@ -93,9 +95,13 @@ def test_the_main_command_runs_research_registration_live_phase_and_summary(
     # The accelerated clock's config is put back; nothing of the run is left running.
     signals_cfg = _store(db, "SELECT value FROM config WHERE key = 'signals'")[0][0]
     assert signals_cfg["stale_after_seconds"] == 120.0
-    leftovers = subprocess.run(["pgrep", "-f", db_url.rsplit("/", 1)[-1]], capture_output=True,
-                               text=True)
-    assert not leftovers.stdout.strip()
+    leftovers = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if (proc.pid != os.getpid()
+                    and proc.environ().get("WALLTRACK_DATABASE_URL") == db_url):
+                leftovers.append(proc.info["cmdline"])
+    assert not leftovers
 
 
 def test_the_live_window_is_market_time_after_the_research() -> None:
