@@ -13,7 +13,8 @@ from walltrack.models import DynamicConfig
 from walltrack.store.migrations import available_migrations
 
 LATEST = max(m.version for m in available_migrations())
-SMALL = ["--wallets", "600", "--tokens", "40", "--days", "5", "--clusters", "4"]
+SMALL = ["--wallets", "800", "--tokens", "80", "--days", "5", "--clusters", "4",
+         "--live-hours", "2", "--live-seconds", "5"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -31,7 +32,7 @@ def test_main_job_runs_the_research_pipeline_on_the_embedded_store(tmp_path: Pat
     assert f"schema version  {LATEST}" in out
     assert f"config sections {len(DynamicConfig.section_names())}" in out
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
-    assert "Simulated market: seed 7, 600 wallets" in out
+    assert "Simulated market: seed 7, 800 wallets" in out
     assert "Top wallets" in out and "Clusters found:" in out
     # What the research's Helius calls would cost, from the jobs' own meters (never zero:
     # every history read is priced at 100 credits).

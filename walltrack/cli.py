@@ -2,9 +2,11 @@
 
 ``run`` is what the README's main command calls: it starts the embedded store (or connects
 to the hosted one), applies migrations, seeds the config, prints the store's status, then
-runs the whole research pipeline on a simulated market served over HTTP on 127.0.0.1
-(token discovery → surveillance → wallet discovery → histories → funding → profiling →
-decay → watchlist → clusters) and prints a summary with the accuracy against the truth.
+runs the whole product on a simulated market served over HTTP on 127.0.0.1: the research
+pipeline (token discovery → surveillance → wallet discovery → histories → funding →
+profiling → decay → watchlist → clusters), the watchlist registered as Helius webhooks, a
+live phase where ``server.py`` hears the watched wallets' swaps and paper-trades them, and a
+summary (accuracy against the truth, signals, trades, PnL, net return).
 """
 
 from __future__ import annotations
@@ -140,26 +142,80 @@ def _print_research(result: Any) -> None:
         print(f"  {key:<24} {acc.get(key)}")
 
 
+def _print_registration(reg: Any) -> None:
+    print(f"\nWebhook registration (jobs/sync_webhooks.py against the simulator's Helius API):"
+          f"\n  {reg.summary}", flush=True)
+    print("Live phase: the simulator delivers the watched wallets' swaps to server.py "
+          "(webhook source, paper trading) …", flush=True)
+
+
+def _money(value: float) -> str:
+    return f"{value:+.4f} SOL"
+
+
+def _print_live(live: Any) -> None:
+    hours = f"{live.sim_hours:g} h"
+    print(f"\nLive phase: {hours} of market time after the research "
+          f"({live.window_start:%Y-%m-%d %H:%M} → {live.window_end:%Y-%m-%d %H:%M} UTC) in "
+          f"{live.wall_seconds:.0f} s ({live.acceleration:,.0f}× the real pace); "
+          f"{live.watched_wallets} watched wallets, {live.deliveries:,} webhook deliveries, "
+          f"{live.inbox:,} transactions in the inbox")
+    decisions = ", ".join(f"{k} {v:,}" for k, v in live.signals_by_decision.items()) or "none"
+    print(f"  signals {live.signals:,}: {decisions}")
+    actions = ", ".join(f"{k} {v:,}" for k, v in live.trade_actions.items()) or "none"
+    print(f"  trade decisions: {actions}")
+    win = "–" if live.win_rate is None else f"{100 * live.win_rate:.0f} %"
+    print(f"  paper positions {live.positions_opened} (open {live.open_positions}, closed "
+          f"{live.closed_positions}); fills {live.fills}; win rate {win} "
+          f"({live.wins} of {live.closed_positions})")
+    print(f"  PnL realized {_money(live.realized_pnl_sol)}, unrealized "
+          f"{_money(live.unrealized_pnl_sol)}; net {_money(live.net_pnl_sol)} = "
+          f"{100 * live.net_return:+.2f} % of the {live.capital_sol:g} SOL starting capital")
+    print("  (for the accelerated clock: " + "; ".join(
+        f"{section}.{key} = {value}" for section, values in live.overrides.items()
+        for key, value in values.items()) + " — put back afterwards)")
+    if live.baselines:
+        print("\nNet return against the baselines (the same window replayed):")
+        print(f"  {'book':<28} {'trades':>7} {'win %':>6} {'net return %':>13}")
+        rows = [("WallTrack (live, paper)", {"trades": live.trades, "win_rate": live.win_rate,
+                                             "net_return": live.net_return}),
+                *live.baselines.items()]
+        for name, f in rows:
+            trades = f.get("trades")
+            wr, net = f.get("win_rate"), f.get("net_return")
+            print(f"  {name:<28} {'–' if trades is None else trades:>7} "
+                  f"{'–' if wr is None else f'{100 * wr:.0f}':>6} "
+                  f"{'–' if net is None else f'{100 * net:+.2f}':>13}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     # The lab (simulator, truth) is loaded by this command only: `status` never needs it.
-    from walltrack.lab.demo import run_simulated_research
-    from walltrack.simulator import SimParams
+    from walltrack.lab.main_command import SIZES, LivePlan, run_main
 
     settings = load_settings()
     configure_from_settings(settings)
     log.info("main_started")
     started = time.perf_counter()
+    size = SIZES["full" if args.full else "quick"]
+    size = size.model_copy(update={k: v for k, v in {
+        "seed": args.seed, "wallets": args.wallets, "tokens": args.tokens, "days": args.days,
+        "clusters": args.clusters}.items() if v is not None})
+    plan = LivePlan(hours=args.live_hours if args.live_hours is not None
+                    else 24.0,
+                    wall_seconds=args.live_seconds)
     with open_database(settings) as db:
         _print_status(store_status(db), time.perf_counter() - started)
-        params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
-                           days=args.days, clusters=args.clusters)
-        print(f"\nRunning the research pipeline on a simulated market (seed {args.seed}) "
-              "over HTTP on 127.0.0.1 …", flush=True)
-        result = run_simulated_research(settings, db, params, fresh=args.fresh,
-                                        progress=_stage_printer())
-        _print_research(result)
+        print(f"\nRunning the research pipeline on a simulated market (seed {size.seed}, "
+              f"{'full' if args.full else 'quick'} size, {size.days} days, then {plan.hours:g} "
+              "h live) over HTTP on 127.0.0.1 …", flush=True)
+        result = run_main(settings, db, size, plan=plan, fresh=args.fresh,
+                          progress=_stage_printer(), on_research=_print_research,
+                          on_registration=_print_registration)
+        _print_live(result.live)
+        print("\nStages: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.stage_seconds.items())
+              + f"; {time.perf_counter() - started:.0f} s in all")
     print("\nOpen the notebooks (they read the same store):")
-    for name in ("dashboard", "discovery", "wallets", "clusters"):
+    for name in ("dashboard", "explorer", "discovery", "wallets", "clusters"):
         print(f"  .venv/bin/marimo run notebooks/{name}.py")
     log.info("main_finished", seconds=round(time.perf_counter() - started, 3))
     return 0
@@ -275,17 +331,24 @@ def _add_serve(sub: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="walltrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="the research pipeline on a simulated market (default)")
-    from walltrack.simulator import SimParams
-
-    defaults = SimParams()
-    run.add_argument("--seed", type=int, default=defaults.seed)
-    run.add_argument("--wallets", type=int, default=defaults.wallets)
-    run.add_argument("--tokens", type=int, default=defaults.tokens)
-    run.add_argument("--days", type=int, default=defaults.days)
-    run.add_argument("--clusters", type=int, default=defaults.clusters)
+    run = sub.add_parser("run", help="the whole product on a simulated market: research, "
+                         "webhook registration, a live phase with paper trading (default)")
+    size = run.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="3 000 wallets, 160 tokens, 20 days, then 24 h live (the default)")
+    size.add_argument("--full", action="store_true",
+                      help="5 000 wallets, 300 tokens, 30 days, then 24 h live")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--wallets", type=int)
+    run.add_argument("--tokens", type=int)
+    run.add_argument("--days", type=int, help="days of research (the live window follows)")
+    run.add_argument("--clusters", type=int)
+    run.add_argument("--live-hours", type=float,
+                     help="market hours of the live phase, after the research's end")
+    run.add_argument("--live-seconds", type=float, default=45.0,
+                     help="wall seconds the live phase takes (the clock is accelerated)")
     run.add_argument("--fresh", action="store_true",
-                     help="empty the research tables first (needed to switch markets)")
+                     help="empty the research and live tables first (needed to switch markets)")
     sub.add_parser("status", help="print the store's status")
     calibration = sub.add_parser(
         "calibration", help="hit rate and returns of the signals by score bucket")

@@ -37,6 +37,12 @@ RESEARCH_TABLES = (
     "wallet_metrics", "decay_events", "lifecycle_events", "wallet_edges", "cluster_members",
     "clusters", "wallets", "history_cursors",
 )
+# What a live phase writes: emptied with the research (a store holds one market's run).
+LIVE_TABLES = (
+    "inbox", "signals", "signal_outcomes", "trade_decisions", "positions", "orders", "trades",
+    "risk_state", "risk_events", "alerts", "live_status", "poll_cursors", "token_safety",
+    "wallet_copy_modes",
+)
 
 
 class CreditCost(BaseModel):
@@ -115,20 +121,41 @@ def _stored_market(db: Database) -> dict[str, Any] | None:
     return row[0] if row else None
 
 
+def _live_rows(db: Database) -> int:
+    with db.connection() as conn:
+        return int(conn.execute("SELECT (SELECT count(*) FROM signals) + "
+                                "(SELECT count(*) FROM positions)").fetchone()[0])
+
+
 def prepare_store(db: Database, params: SimParams, *, fresh: bool) -> None:
-    """Refuse to mix two markets' research in one store; empty it when asked to."""
+    """Refuse to mix two markets' research in one store; empty it when asked to.
+
+    The main command's market is anchored to the wall clock (its live window ends when the
+    run starts), so each run's market differs from the last one by its ``start`` only: that
+    is the same market re-timed, and the store is emptied for it — the research tables and
+    the live side's (inbox, signals, positions, orders, trades, risk state, alerts) alike. A
+    store with signals or positions but no simulated market (a real one) is refused."""
     wanted = params.model_dump(mode="json")
     stored = _stored_market(db)
-    if stored is not None and stored != wanted and not fresh:
+    same_but_start = stored is not None and (
+        {k: v for k, v in stored.items() if k != "start"}
+        == {k: v for k, v in wanted.items() if k != "start"})
+    if stored is not None and stored != wanted and not (fresh or same_but_start):
         raise ConfigurationError(
             f"this store holds research on another simulated market (seed {stored.get('seed')},"
             f" {stored.get('wallets')} wallets)",
             hint="add --fresh to empty the research tables first, or point "
             "WALLTRACK_DATABASE_URL / WALLTRACK_DATA_DIR at another store",
         )
+    if stored is None and not fresh and _live_rows(db):
+        raise ConfigurationError(
+            "this store holds signals or positions that are not from a simulated market",
+            hint="point WALLTRACK_DATABASE_URL / WALLTRACK_DATA_DIR at another store for the "
+            "main command, or add --fresh to empty this one (research and live tables)")
+    retimed = stored is not None and stored != wanted
     with db.connection() as conn:
-        if fresh:
-            conn.execute("TRUNCATE " + ", ".join(RESEARCH_TABLES))
+        if fresh or retimed:
+            conn.execute("TRUNCATE " + ", ".join(RESEARCH_TABLES + LIVE_TABLES))
         conn.execute(
             "INSERT INTO config (key, value) VALUES (%s, %s) "
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
