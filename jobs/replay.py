@@ -52,6 +52,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--delays", type=delays, default=list(DELAYS))
     p.add_argument("--warmup-days", type=int, default=7,
                    help="research days before the first traded day")
+    p.add_argument("--trade-days", type=int, default=None,
+                   help="trade only the last N days (each with the day before's research)")
     p.add_argument("--latency", type=float, default=1.0,
                    help="seconds from a signal's arrival to our fill")
     p.add_argument("--no-sweep", action="store_true", help="skip the parameter sweep")
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                        days=args.days, clusters=args.clusters)
     try:
         report = replay_report(params, database_url=args.database_url, delays=args.delays,
-                               warmup_days=args.warmup_days, latency_seconds=args.latency,
+                               warmup_days=args.warmup_days, trade_days=args.trade_days,
+                               latency_seconds=args.latency,
                                sweep=not args.no_sweep, concurrency=args.concurrency,
                                progress=print_progress(sys.stderr))
     except WallTrackError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 from walltrack.errors import WallTrackError
 from walltrack.logging import configure_from_settings, get_logger
 from walltrack.models.usage import UsageSummary, is_local_usage
-from walltrack.progress import Progress
+from walltrack.progress import print_progress
 from walltrack.settings import Settings, load_settings
 from walltrack.store import open_database, store_status
 from walltrack.store.usage import UsageRepository
@@ -88,22 +88,6 @@ def cmd_status(_args: argparse.Namespace) -> int:
                                             monthly_credits=limits.monthly_credits)
         _print_usage(usage, settings)
     return 0
-
-
-def _stage_printer() -> Progress:
-    """Progress for a terminal: a line per stage every few seconds and when it finishes."""
-    last: dict[str, float] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        finished = total > 0 and done >= total
-        if finished or now - last.get(stage, 0.0) >= 5.0:
-            last[stage] = now
-            share = f" ({100 * done / total:.0f} %)" if total else ""
-            print(f"  … {stage}: {done:,}/{total:,}{share}" if total
-                  else f"  … {stage}: {done:,}", flush=True)
-
-    return report
 
 
 def _print_credits(result: Any) -> None:
@@ -175,7 +159,8 @@ def _print_live(live: Any) -> None:
         f"{section}.{key} = {value}" for section, values in live.overrides.items()
         for key, value in values.items()) + " — put back afterwards)")
     if live.baselines:
-        print("\nNet return against the baselines (the same window replayed):")
+        print("\nNet return against the baselines (the same window replayed through the live "
+              "path, 5 s copy delay; the oracle copies the simulator's truly smart wallets):")
         print(f"  {'book':<28} {'trades':>7} {'win %':>6} {'net return %':>13}")
         rows = [("WallTrack (live, paper)", {"trades": live.trades, "win_rate": live.win_rate,
                                              "net_return": live.net_return}),
@@ -190,6 +175,7 @@ def _print_live(live: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # The lab (simulator, truth) is loaded by this command only: `status` never needs it.
+    from walltrack.lab.edge import live_baselines
     from walltrack.lab.main_command import SIZES, LivePlan, run_main
 
     settings = load_settings()
@@ -209,8 +195,10 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{'full' if args.full else 'quick'} size, {size.days} days, then {plan.hours:g} "
               "h live) over HTTP on 127.0.0.1 …", flush=True)
         result = run_main(settings, db, size, plan=plan, fresh=args.fresh,
-                          progress=_stage_printer(), on_research=_print_research,
-                          on_registration=_print_registration)
+                          progress=print_progress(), on_research=_print_research,
+                          on_registration=_print_registration,
+                          baselines=lambda window: live_baselines(
+                              window, progress=print_progress()))
         _print_live(result.live)
         print("\nStages: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.stage_seconds.items())
               + f"; {time.perf_counter() - started:.0f} s in all")

@@ -33,6 +33,7 @@ from walltrack.clients.usage import UsageMeter
 from walltrack.lab.cluster_eval import cluster_accuracy
 from walltrack.lab.demo import prepare_store, simulator_settings
 from walltrack.lab.evaluation import SMART, evaluate_against_truth
+from walltrack.lab.main_command import LiveWindow
 from walltrack.lab.replay import replay_schedule
 from walltrack.live.token_data import build_token_data
 from walltrack.models import DynamicConfig
@@ -65,7 +66,7 @@ from walltrack.trading.backtest.stores import ReplayStores
 
 DELAYS = (0.0, 2.0, 5.0, 15.0, 60.0)
 BOOKS = ("copier", "all_discovered", "random_watchlist", "oracle")
-THRESHOLDS = (0.6, 0.7, 0.8)
+THRESHOLDS = (0.5, 0.6, 0.7)
 STRATEGIES = ("balanced", "conservative", "runner")
 
 
@@ -90,11 +91,13 @@ def _label(book: str, delay: float) -> str:
 
 
 def windows_of(snapshots: Sequence[ResearchSnapshot], *, warmup_days: int,
-               start: datetime) -> list[Window]:
-    """Each research day's snapshot trades the next day, after ``warmup_days``."""
+               start: datetime, trade_days: int | None = None) -> list[Window]:
+    """Each research day's snapshot trades the next day, after ``warmup_days`` — the last
+    ``trade_days`` of them when given."""
     first = start + timedelta(days=warmup_days)
-    return [Window(a, a.at, b.at) for a, b in itertools.pairwise(snapshots)
-            if a.at >= first]
+    windows = [Window(a, a.at, b.at) for a, b in itertools.pairwise(snapshots)
+               if a.at >= first]
+    return windows[-trade_days:] if trade_days else windows
 
 
 def replay_report(params: SimParams, *, database_url: str | None = None,
@@ -110,6 +113,7 @@ def replay_report(params: SimParams, *, database_url: str | None = None,
 
 def run_edge(settings: Settings, db: Database, params: SimParams, *,
              delays: Sequence[float] = DELAYS, warmup_days: int = 7,
+             trade_days: int | None = None,
              latency_seconds: float = 1.0, sweep_delay: float = 5.0, sweep: bool = True,
              concurrency: int = 3, progress: Progress | None = None) -> EdgeReport:
     progress = progress or no_progress
@@ -130,7 +134,8 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         research = {**evaluate_against_truth(db, market),
                     **cluster_accuracy(db, market.truth_wallets)}
         config = ConfigRepository(db).load()
-        windows = windows_of(snapshots, warmup_days=warmup_days, start=params.start)
+        windows = windows_of(snapshots, warmup_days=warmup_days, start=params.start,
+                             trade_days=trade_days)
         history = SwapHistory(market.swaps, market.tokens)
         oracle = market.truth_wallets.filter(pl.col("archetype").is_in(SMART))["wallet"]
         books: dict[str, Book] = {
@@ -190,3 +195,41 @@ async def _replay(specs: list[RunSpec], books: dict[str, Book], windows: list[Wi
                                   concurrency=concurrency, progress=progress)
     finally:
         await facts.aclose()
+
+
+LIVE_BASELINE_DELAY = 5.0
+
+
+def live_baselines(window: LiveWindow, *, delay_seconds: float = LIVE_BASELINE_DELAY,
+                   progress: Progress | None = None) -> dict[str, dict[str, Any]]:
+    """The main command's comparison: its live window replayed for every book at one
+    delay, with what the research knew at the window's start.
+
+    The live phase ran with the engine's wall-clock windows compressed for its accelerated
+    clock (``live_overrides``); a replay runs at market pace, so those sections are the
+    defaults here — the trade threshold the live phase used is kept."""
+    assert window.settings is not None, "the window's settings point at the simulator"
+    stored = ConfigRepository(window.db).load()
+    default = DynamicConfig()
+    config = stored.model_copy(update={"signals": default.signals, "gates": default.gates,
+                                       "exits": stored.exits.model_copy(update={
+                                           "price_interval_seconds":
+                                               default.exits.price_interval_seconds})})
+    market = window.market
+    oracle = market.truth_wallets.filter(pl.col("archetype").is_in(SMART))["wallet"]
+    books: dict[str, Book] = {
+        "copier (replayed)": copier_book, "all_discovered": all_discovered_book,
+        "random_watchlist": random_watchlist_book(window.params.seed),
+        "oracle (truth)": fixed_book(oracle.to_list())}
+    snapshot = snapshot_research(window.db, window.start)
+    specs = [RunSpec(name, name, delay_seconds, config) for name in books]
+    results = asyncio.run(_replay(
+        specs, books, [Window(snapshot, window.start, window.end)], until=window.end,
+        settings=window.settings.model_copy(update={
+            "jupiter_rps": 1000.0, "dexscreener_rps": 1000.0, "rpc_rps": 1000.0}),
+        db=window.db, history=SwapHistory(market.swaps, market.tokens), config=config,
+        latency_seconds=1.0, sol_usd=window.params.sol_usd, concurrency=len(specs),
+        progress=progress or no_progress))
+    return {name: {"delay_s": delay_seconds,
+                   **figures(results[name], window.capital_sol).model_dump()}
+            for name in books}

@@ -102,6 +102,7 @@ class LiveWindow:
     end: datetime
     watched: tuple[str, ...]
     capital_sol: float
+    settings: Settings | None = None  # the APIs pointed at the simulator (still serving)
 
 
 # book name → figures (trades, win_rate, net_return, …), printed beside WallTrack's own.
@@ -369,7 +370,8 @@ def run_main(settings: Settings, db: Database, size: SimParams, *, plan: LivePla
             mark = time.perf_counter()
             window = LiveWindow(db=db, params=params, market=market, start=research_end,
                                 end=window_end, watched=watched,
-                                capital_sol=ConfigRepository(db).load().risk.starting_capital_sol)
+                                capital_sol=ConfigRepository(db).load().risk.starting_capital_sol,
+                                settings=simulator_settings(settings, sim_url))
             live = summarize(db, window=window, plan=plan, wall_seconds=wall,
                              deliveries=deliveries, overrides=overrides, baselines=baselines)
         stages["summary"] = round(time.perf_counter() - mark, 2)
