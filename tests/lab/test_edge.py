@@ -22,7 +22,7 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     out = subprocess.run(
         [sys.executable, "jobs/replay.py", "--seed", "3", "--wallets", "600", "--tokens", "40",
          "--days", "8", "--clusters", "4", "--warmup-days", "2", "--delays", "0,60",
-         "--no-sweep", "--chart", str(tmp_path / "net.svg")],
+         "--chart", str(tmp_path / "net.svg")],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "WALLTRACK_DATA_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-3000:]
@@ -32,7 +32,11 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["seed"] == 3 and report["seconds"] > 0
     assert {"top50_smart_precision", "cluster_pairwise_f1"} <= set(report["research"])
-    assert report["trading_days"] and len(report["trading_days"]) == 8 - 2
+    # 6 trading days: the sweep chose on the first 3, everything reported traded the last 3.
+    sweep = report["sweep"]
+    assert len(sweep["train_days"]) == 3 and len(report["trading_days"]) == 3
+    assert max(sweep["train_days"]) < min(report["trading_days"])
+    assert sweep["chosen"] in sweep["train"] and len(sweep["train"]) == 12
     assert set(report["delays"]) == {"0", "60"}
     assert set(report["baselines"]) == {"all_discovered", "random_watchlist", "oracle"}
     books = [report["delays"], *report["baselines"].values()]

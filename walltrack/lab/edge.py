@@ -11,13 +11,17 @@ on a simulated clock, one store per run. Books:
 - ``random_watchlist``: as many wallets as the watchlist, drawn at random from those;
 - ``oracle``: the wallets the simulator's truth calls smart (informed, insider).
 
-each at every delay; and a sweep of threshold × exit strategy at ``sweep_delay``, chosen
-on the first half of the trading days and judged on the second.
+each at every delay. With ``sweep`` (the default) the trading days are cut in two: a sweep
+of threshold × exit strategy (the copier at ``sweep_delay``) is traded on the first half,
+the setting that made the most there is chosen, and everything reported — every book at
+every delay, and the configured setting beside the chosen one — is traded with it on the
+second half, which no choice saw.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import tempfile
 import time
@@ -57,16 +61,16 @@ from walltrack.trading.backtest.replay import (
 )
 from walltrack.trading.backtest.runner import (
     RunSpec,
+    choose_setting,
     figures,
     run_many,
-    split_figures,
     with_setting,
 )
 from walltrack.trading.backtest.stores import ReplayStores
 
 DELAYS = (0.0, 2.0, 5.0, 15.0, 60.0)
 BOOKS = ("copier", "all_discovered", "random_watchlist", "oracle")
-THRESHOLDS = (0.5, 0.6, 0.7)
+THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
 STRATEGIES = ("balanced", "conservative", "runner")
 
 
@@ -142,38 +146,47 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
             "copier": copier_book, "all_discovered": all_discovered_book,
             "random_watchlist": random_watchlist_book(params.seed),
             "oracle": fixed_book(oracle.to_list())}
-        specs = [RunSpec(_label(b, d), b, d, config) for b in BOOKS for d in delays]
-        if sweep:
-            specs += [RunSpec(f"sweep:{t:g}:{s}", "copier", sweep_delay,
-                              with_setting(config, threshold=t, strategy=s))
-                      for t in THRESHOLDS for s in STRATEGIES]
-        replay_started = time.perf_counter()
-        results = asyncio.run(_replay(
-            specs, books, windows, until=end, settings=sim_settings, db=db, history=history,
+        run = functools.partial(
+            _replay, books=books, settings=sim_settings, db=db, history=history,
             config=config, latency_seconds=latency_seconds, sol_usd=params.sol_usd,
-            concurrency=concurrency, progress=progress))
+            concurrency=concurrency, progress=progress)
+        replay_started = time.perf_counter()
+        capital = config.risk.starting_capital_sol
+        # Walk forward twice: the setting is chosen on the first half of the trading days,
+        # and everything reported is traded on the second half with it.
+        train, test = (windows[: len(windows) // 2], windows[len(windows) // 2:]) if sweep \
+            else ([], windows)
+        chosen_config, sweep_report = config, {}
+        if train:
+            default = _setting_label(config.scoring.threshold,
+                                     config.execution.default_strategy)
+            settings_by_label = {_setting_label(t, s): with_setting(config, threshold=t,
+                                                                   strategy=s)
+                                 for t in THRESHOLDS for s in STRATEGIES}
+            trained = asyncio.run(run(
+                [RunSpec(k, "copier", sweep_delay, c) for k, c in settings_by_label.items()],
+                windows=train, until=train[-1].end))
+            choice = choose_setting(trained, capital, prefer=default)
+            chosen_config = settings_by_label[choice.chosen]
+            sweep_report = {
+                "delay": sweep_delay, "default": default, "chosen": choice.chosen,
+                "train_days": [w.start.date().isoformat() for w in train],
+                "train": {k: f.model_dump() for k, f in choice.train.items()}}
+        specs = [RunSpec(_label(b, d), b, d, chosen_config) for b in BOOKS for d in delays]
+        if train and chosen_config is not config:  # the default too, judged on the same days
+            specs.append(RunSpec("copier_default", "copier", sweep_delay, config))
+        results = asyncio.run(run(specs, windows=test, until=end))
         replay_seconds = time.perf_counter() - replay_started
-    capital = config.risk.starting_capital_sol
-    per = {label: figures(r, capital) for label, r in results.items()
-           if not label.startswith("sweep:")}
-    sweep_report: dict[str, Any] = {}
-    if sweep and windows:
-        split_at = windows[len(windows) // 2].start
-        choice = split_figures({k: r for k, r in results.items() if k.startswith("sweep:")},
-                               capital, split_at=split_at)
-        default = f"sweep:{config.scoring.threshold:g}:{config.execution.default_strategy}"
-        sweep_report = {
-            "delay": sweep_delay, "split_at": split_at.isoformat(), "chosen": choice.chosen,
-            "chosen_test": choice.test[choice.chosen].model_dump(),
-            "default": default,
-            "default_test": choice.test[default].model_dump() if default in choice.test
-            else None,
-            "train_net_return": {k: v.net_return for k, v in choice.train.items()},
-            "test_net_return": {k: v.net_return for k, v in choice.test.items()}}
+    per = {label: figures(r, capital) for label, r in results.items()}
+    if "copier_default" in per:
+        sweep_report["default_test"] = per["copier_default"].model_dump()
+    if sweep_report:
+        sweep_report["chosen_test"] = per[_label("copier", sweep_delay)].model_dump() \
+            if sweep_delay in delays else None
     return EdgeReport(
         seed=params.seed, seconds=round(time.perf_counter() - started, 2),
         params=params.model_dump(mode="json"), research=research,
-        trading_days=[w.start.date().isoformat() for w in windows],
+        trading_days=[w.start.date().isoformat() for w in test],
         delays={f"{d:g}": per[_label("copier", d)] for d in delays},
         baselines={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in BOOKS[1:]},
         signals={k: r.signals for k, r in results.items()},
@@ -182,7 +195,11 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         research_seconds=round(research_seconds, 2), replay_seconds=round(replay_seconds, 2))
 
 
-async def _replay(specs: list[RunSpec], books: dict[str, Book], windows: list[Window], *,
+def _setting_label(threshold: float, strategy: str) -> str:
+    return f"threshold {threshold:g}, {strategy}"
+
+
+async def _replay(specs: list[RunSpec], *, books: dict[str, Book], windows: list[Window],
                   until: datetime, settings: Settings, db: Database, history: SwapHistory,
                   config: DynamicConfig, latency_seconds: float, sol_usd: float,
                   concurrency: int, progress: Progress) -> dict:
@@ -224,7 +241,8 @@ def live_baselines(window: LiveWindow, *, delay_seconds: float = LIVE_BASELINE_D
     snapshot = snapshot_research(window.db, window.start)
     specs = [RunSpec(name, name, delay_seconds, config) for name in books]
     results = asyncio.run(_replay(
-        specs, books, [Window(snapshot, window.start, window.end)], until=window.end,
+        specs, books=books, windows=[Window(snapshot, window.start, window.end)],
+        until=window.end,
         settings=window.settings.model_copy(update={
             "jupiter_rps": 1000.0, "dexscreener_rps": 1000.0, "rpc_rps": 1000.0}),
         db=window.db, history=SwapHistory(market.swaps, market.tokens), config=config,

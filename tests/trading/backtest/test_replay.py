@@ -24,7 +24,7 @@ from walltrack.trading.backtest.replay import (
     copier_book,
     fixed_book,
 )
-from walltrack.trading.backtest.runner import figures, split_figures, with_setting
+from walltrack.trading.backtest.runner import choose_setting, figures, with_setting
 from walltrack.trading.backtest.stores import ReplayStores
 
 T0 = datetime(2025, 6, 10, 12, tzinfo=UTC)
@@ -191,23 +191,30 @@ def test_books_choose_the_wallets_and_copy_them_equally() -> None:
 def _result(pnls: list[float], opened: list[datetime]) -> RunResult:
     positions = pl.DataFrame({"cost_sol": [1.0] * len(pnls), "pnl_sol": pnls,
                               "opened_at": opened,
-                              "closed_at": [o + timedelta(hours=1) for o in opened]})
+                              "closed_at": [o + timedelta(hours=1) for o in opened]},
+                             schema={"cost_sol": pl.Float64, "pnl_sol": pl.Float64,
+                                     "opened_at": pl.Datetime("us", "UTC"),
+                                     "closed_at": pl.Datetime("us", "UTC")})
     return RunResult(book="copier", delay_seconds=5.0, positions=positions)
 
 
-def test_a_sweep_chooses_on_the_train_window_and_reports_the_test_window() -> None:
-    split = T0 + timedelta(days=1)
-    before, after = T0, T0 + timedelta(days=2)
-    results = {
-        "a": _result([0.5, -0.1, -0.4], [before, before, after]),  # best on train, bad after
-        "b": _result([0.1, 0.3], [before, after]),
-    }
-    choice = split_figures(results, 10.0, split_at=split)
+def test_a_sweep_chooses_the_setting_that_made_most_on_the_train_windows() -> None:
+    train = {"a": _result([0.5, -0.1], [T0, T0]), "b": _result([0.1, 0.3], [T0, T0]),
+             "c": _result([0.2, 0.1, 0.1], [T0, T0, T0])}
+    choice = choose_setting(train, 10.0)
     assert choice.chosen == "a"
     assert choice.train["a"].net_return == pytest.approx(0.04)
-    assert choice.test["a"].net_return == pytest.approx(-0.04)  # judged on what it did not see
-    assert choice.test["b"].net_return == pytest.approx(0.03)
-    assert choice.test["a"].trades == 1
+    assert choice.train["c"].trades == 3
+    # A tie goes to the configured setting (here: none traded at all).
+    idle = {"a": _result([], []), "default": _result([], [])}
+    assert choose_setting(idle, 10.0, prefer="default").chosen == "default"
+
+
+def test_figures_count_only_the_positions_opened_in_the_period() -> None:
+    result = _result([0.5, -0.1, -0.4], [T0, T0, T0 + timedelta(days=2)])
+    split = T0 + timedelta(days=1)
+    assert figures(result, 10.0, opened_before=split).net_return == pytest.approx(0.04)
+    assert figures(result, 10.0, opened_from=split).net_return == pytest.approx(-0.04)
 
 
 def test_a_setting_keeps_high_conviction_above_the_threshold() -> None:

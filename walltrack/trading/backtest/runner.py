@@ -4,9 +4,9 @@ Runs share the history, the research snapshots and the standing token facts; eac
 on a store of its own. They run concurrently (their store round trips overlap each other's
 Python), ``concurrency`` at a time.
 
-Parameter sweeps are judged out of sample: a setting is chosen on the train windows'
-trades and reported on the test windows' (``split_figures``), never on the trades it was
-chosen by.
+Parameter sweeps are judged out of sample: a setting is chosen on runs over the train
+windows (``choose_setting``) and reported on runs over the test windows that follow, never
+on the trades it was chosen by.
 """
 
 from __future__ import annotations
@@ -85,15 +85,15 @@ def figures(result: RunResult, capital_sol: float, *, opened_from: datetime | No
 
 @dataclass(frozen=True)
 class SweepChoice:
-    chosen: str  # the label of the setting with the best train net return
+    chosen: str  # the label of the setting with the best net return on the train windows
     train: dict[str, RunFigures]
-    test: dict[str, RunFigures]
 
 
-def split_figures(results: dict[str, RunResult], capital_sol: float, *,
-                  split_at: datetime) -> SweepChoice:
-    """Choose on the trades opened before ``split_at``; judge on those opened after."""
-    train = {k: figures(r, capital_sol, opened_before=split_at) for k, r in results.items()}
-    test = {k: figures(r, capital_sol, opened_from=split_at) for k, r in results.items()}
-    chosen = max(sorted(train), key=lambda k: train[k].net_return)
-    return SweepChoice(chosen=chosen, train=train, test=test)
+def choose_setting(train: dict[str, RunResult], capital_sol: float, *,
+                   prefer: str | None = None) -> SweepChoice:
+    """The setting whose runs over the train windows made the most; on a tie ``prefer``
+    (the configured one), then the first label. It is then judged on runs over the next
+    windows, which it was not chosen by."""
+    figs = {k: figures(r, capital_sol) for k, r in train.items()}
+    chosen = max(sorted(figs), key=lambda k: (figs[k].net_return, k == prefer))
+    return SweepChoice(chosen=chosen, train=figs)
