@@ -86,6 +86,13 @@ class ProfilingConfig(DomainModel):
     score_prior_cost_sol: float = Field(default=5.0, ge=0)  # pseudo cost basis for ROI
     score_confidence_trades: float = Field(default=5.0, ge=0)  # n / (n + k)
     bot_score_factor: Fraction = 0.1
+    # Flippers: most of the position sold within minutes of the buy, on most trades — the
+    # pattern of a wallet that dumps on its followers; a copier arrives into the pump and
+    # leaves after the dump, so the record cannot be copied (docs/profiling.md).
+    flip_seconds: float = Field(default=240.0, ge=0)
+    flip_sold_share: Fraction = 0.5  # of the bought tokens, sold within flip_seconds
+    flip_max_share: Fraction = 0.5  # closed trades that are flips, at most, before the penalty
+    flip_score_factor: Fraction = 0.1
 
 
 class WatchlistConfig(DomainModel):
