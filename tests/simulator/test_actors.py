@@ -126,3 +126,12 @@ def test_same_params_same_market_and_old_schedules_do_not_move() -> None:
         times = [m.swaps.filter(pl.col("wallet").is_in(w) & (pl.col("side") == "buy"))
                  .select("wallet", "mint", "t").sort("wallet", "mint", "t") for m in (a, off)]
         assert times[0].equals(times[1]), arch
+
+
+@pytest.mark.parametrize("update", [{"copy_bot_share": 0.0}, {"bait_share": 0.0}])
+def test_one_actor_kind_alone(update: dict[str, float]) -> None:
+    m = generate_market(SimParams(seed=2, wallets=600, tokens=20, days=3, clusters=2,
+                                  actors=ActorParams(**update)))
+    kinds = set(m.truth_wallets["archetype"])
+    assert ("copy_bot" in kinds) == (update.get("copy_bot_share", 1) > 0)
+    assert ("bait" in kinds) == (update.get("bait_share", 1) > 0)

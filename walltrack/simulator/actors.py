@@ -180,9 +180,10 @@ def plan_actors(p: SimParams, tk: Tokens, wl: Wallets, copy_bots: np.ndarray,
         c_w.append(np.full(buys.size, b))
         c_src.append(leaders["wallet"][buys])
         c_sol.append(size * rng.lognormal(0.0, 0.25, buys.size))
-    cb_tok, cb_t, cb_w, cb_src = (np.concatenate(x) for x in (c_tok, c_t, c_w, c_src))
+    cb_tok, cb_t, cb_w, cb_src, cb_sol = (
+        np.concatenate(x) if x else np.empty(0) for x in (c_tok, c_t, c_w, c_src, c_sol))
     copies = _Out()
-    copies.add(cb_tok, cb_t, cb_w, BUY, np.concatenate(c_sol))
+    copies.add(cb_tok, cb_t, cb_w, BUY, cb_sol)
     # A time stop: whatever the leader still holds, the bot is out after copy_hold_s.
     copies.add(cb_tok, cb_t + rng.uniform(*a.copy_hold_s, cb_t.size), cb_w, SELL, frac=1.0)
 
