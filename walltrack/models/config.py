@@ -155,6 +155,12 @@ class ClusterConfig(DomainModel):
     early_max_rank: int = Field(default=100, ge=1)  # early buyer when origins are missing
     resolution: float = Field(default=1.0, gt=0)  # Louvain resolution (per component)
     min_edge_weight: float = Field(default=2.5, ge=0)  # weaker pairs stay out of the graph
+    # Copy bots (docs/clusters.md): a wallet whose first buys come 1–copy_lag_seconds after
+    # one same wallet's, on ≥ copy_min_tokens tokens and ≥ copy_min_share of that wallet's
+    # tokens, copies it; it does not act *with* anyone, so its co-buys leave the clustering.
+    copy_lag_seconds: int = Field(default=5, ge=1)
+    copy_min_tokens: int = Field(default=4, ge=1)
+    copy_min_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class JobIntervals(DomainModel):
