@@ -115,3 +115,21 @@ def test_early_buyers_from_swaps_ranks_first_buys() -> None:
     rows = [(A, tok(1), 30), (B, tok(1), 10), (C, tok(1), 20), (B, tok(1), 5)]
     eb = early_buyers_from_swaps(swaps_frame(rows), max_rank=2)
     assert eb.sort("rank").select("wallet", "rank").rows() == [(B, 1), (C, 2)]
+
+
+def test_a_wallet_that_lags_one_wallet_by_seconds_on_most_of_its_tokens_copies_it() -> None:
+    from walltrack.intel.graph_edges import copy_followers
+
+    cfg = ClusterConfig()
+    rows = []
+    for i in range(6):  # A buys 6 tokens; B copies 5 of them 1–5 s later
+        rows.append((A, tok(i), 1000 * i))
+        if i < 5:
+            rows.append((B, tok(i), 1000 * i + 1 + i % 5))
+        rows.append((C, tok(i), 1000 * i + 30))  # a cluster-like mate, tens of seconds later
+    got = copy_followers(swaps_frame(rows), cfg)
+    assert got.rows() == [(B, A, 5)]
+    # A same-second buy is no evidence, and neither is a copy of under half the tokens.
+    same_second = [(x, t, s - s % 1000 if x == B else s) for x, t, s in rows]
+    assert copy_followers(swaps_frame(same_second), cfg).is_empty()
+    assert copy_followers(swaps_frame(rows), ClusterConfig(copy_min_share=0.9)).is_empty()

@@ -144,3 +144,22 @@ def test_profile_wallets_round_trip_through_the_store(db: Database) -> None:
     assert wallet.last_activity_at == factories.T0 + timedelta(minutes=5)
     profile_wallets(db, m.DynamicConfig(), now=NOW)  # idempotent re-run
     assert WalletMetricsRepository(db).count() == 1
+
+
+def test_a_wallet_that_dumps_within_minutes_on_most_trades_is_a_flipper() -> None:
+    """A bait: early buys, 80 % sold 2 minutes later, the rest an hour later — a fine record
+    of its own that no copier can follow, so its score keeps flip_score_factor of itself."""
+    def trades(wallet: str, dump_minute: float) -> list[tuple]:
+        rows = []
+        for i in range(6):
+            mint = factories.address(f"{wallet}{i}")
+            rows += [(i * 100, wallet, mint, "buy", 1.0, 100.0, 0.0),
+                     (i * 100 + dump_minute, wallet, mint, "sell", 1.0, 80.0, 0.0),
+                     (i * 100 + 60, wallet, mint, "sell", 0.3, 20.0, 0.0)]
+        return rows
+
+    out = compute_profiles(frame(trades(W, 2) + trades(OTHER, 30)), CFG, now=NOW)
+    by = {r["wallet"]: r for r in out.to_dicts()}
+    assert by[W]["raw_win_rate"] == by[OTHER]["raw_win_rate"] == 1.0
+    assert by[W]["is_bot"] is False  # not a bot: a human-speed flip
+    assert by[W]["score"] == pytest.approx(CFG.flip_score_factor * by[OTHER]["score"])

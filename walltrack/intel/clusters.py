@@ -21,6 +21,7 @@ from walltrack.errors import ValidationError
 from walltrack.intel.blacklist import set_blacklisted
 from walltrack.intel.cluster_detect import MEMBER_SCHEMA, detect_clusters
 from walltrack.intel.graph_edges import (
+    copy_followers,
     early_buyers_from_swaps,
     early_cooccurrence_edges,
     funded_by_edges,
@@ -74,7 +75,12 @@ def compute_graph(
         synced_buy_edges(swaps, config),
         early_cooccurrence_edges(early_buyers, config),
     ])
-    return edges, detect_clusters(edges, config)
+    # Copy bots follow someone; they act with no one: their co-buys stay out of the
+    # clustering (the edges are still stored and shown).
+    copiers = copy_followers(swaps, config)["wallet"].unique().implode()
+    acting = edges.filter((pl.col("kind") == "FUNDED_BY")
+                          | ~(pl.col("src").is_in(copiers) | pl.col("dst").is_in(copiers)))
+    return edges, detect_clusters(acting, config)
 
 
 def cluster_summaries(

@@ -118,6 +118,40 @@ def first_buys(swaps: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def copy_followers(swaps: pl.DataFrame, config: ClusterConfig) -> pl.DataFrame:
+    """Copiers: ``wallet, leader, tokens`` — ``wallet``'s first buy of a token came
+    1–``copy_lag_seconds`` seconds after ``leader``'s on ``tokens`` tokens, at least
+    ``copy_min_tokens`` of them and at least ``copy_min_share`` of the leader's tokens.
+
+    A copy bot lags the wallet it copies by a few seconds on nearly all of that wallet's
+    tokens; a cluster's members buy tens of seconds to minutes apart, and two wallets a few
+    seconds apart by chance do not repeat it on most of one's tokens. Timestamps have second
+    precision, so the lag is counted in whole seconds and a same-second buy is no evidence.
+    """
+    lag = int(config.copy_lag_seconds)
+    fb = first_buys(swaps)
+    if fb.is_empty():
+        return pl.DataFrame(schema={"wallet": pl.String, "leader": pl.String,
+                                    "tokens": pl.UInt32})
+    fb = fb.with_columns(t=pl.col("ts").dt.epoch("s")).with_columns(bucket=pl.col("t") // lag)
+    lead = fb.lazy().select("mint", "bucket", leader="wallet", tl="t")
+    follow = fb.lazy().select("mint", "bucket", wallet="wallet", tf="t")
+    # Buckets of `lag` seconds: a follower within `lag` s is in the leader's bucket or the next.
+    pairs = pl.concat([
+        lead.join(follow, on=["mint", "bucket"]),
+        lead.join(follow.with_columns(bucket=pl.col("bucket") - 1), on=["mint", "bucket"]),
+    ]).filter((pl.col("tf") - pl.col("tl")).is_between(1, lag) & (pl.col("wallet")
+                                                                     != pl.col("leader")))
+    n_lead = fb.group_by("wallet").agg(n=pl.len()).rename({"wallet": "leader"})
+    return (
+        pairs.group_by("wallet", "leader").agg(tokens=pl.col("mint").n_unique()).collect()
+        .join(n_lead, on="leader")
+        .filter((pl.col("tokens") >= config.copy_min_tokens)
+                & (pl.col("tokens") >= config.copy_min_share * pl.col("n")))
+        .select("wallet", "leader", "tokens").sort("wallet", "leader")
+    )
+
+
 def _with_lift(pairs: pl.DataFrame, per_wallet: pl.DataFrame, n_tokens: int) -> pl.DataFrame:
     """Add ``lift`` = co-tokens / (n_src · n_dst / n_tokens) and ``overlap`` = co-tokens /
     min(n_src, n_dst) (1.0 = the less active wallet bought nothing without the other)."""

@@ -22,6 +22,10 @@ Definitions (all over the profiling window, default 90 days before ``now``):
 - consistency: share of its active days with a positive realized PnL, shrunk (p+1)/(d+2).
 - bot: launch share ≥ ``bot_launch_slot_share`` over ≥ ``bot_min_tokens`` tokens, or a
   median hold under ``bot_min_hold_seconds`` over ≥ ``bot_min_tokens`` closed trades.
+- flipper: over ≥ ``bot_min_tokens`` closed trades, a share above ``flip_max_share`` of them
+  are flips — ≥ ``flip_sold_share`` of the bought tokens sold within ``flip_seconds`` of the
+  first buy. Such a wallet buys early and dumps on whoever follows it (a bait): its own
+  record is good, a copier's is not. Its score is multiplied by ``flip_score_factor``.
 """
 
 from __future__ import annotations
@@ -77,6 +81,17 @@ def _with_timing(trades: pl.DataFrame, config: ProfilingConfig) -> pl.DataFrame:
     )
 
 
+def _flips(swaps: pl.DataFrame, config: ProfilingConfig) -> pl.DataFrame:
+    """Per (wallet, token): whether most of what was bought was sold within flip_seconds of
+    the first buy."""
+    buy = pl.col("side") == "buy"
+    quick = pl.col("timestamp") <= pl.col("timestamp").filter(buy).min() + pl.duration(
+        seconds=config.flip_seconds)
+    return swaps.group_by("wallet", "mint").agg(
+        flip=pl.col("token_amount").filter(~buy & quick).sum()
+        >= config.flip_sold_share * pl.col("token_amount").filter(buy).sum())
+
+
 def closed_trades(
     swaps: pl.DataFrame, *, window_days: int, now: datetime, wallets: list[str] | None = None
 ) -> pl.DataFrame:
@@ -117,6 +132,9 @@ def compute_profiles(
         mine = coded.filter(pl.col("wallet").cast(pl.String).is_in(wanted))
         trades = trades.filter(pl.col("wallet").cast(pl.String).is_in(wanted))
     closed = trades.filter(pl.col("closed"))
+    flip_share = closed.select("wallet", "mint").join(
+        _flips(mine, config), on=["wallet", "mint"], how="left"
+    ).group_by("wallet").agg(flip_share=pl.col("flip").fill_null(False).mean())
     day = pl.col("last_sell_at").dt.truncate("1d")
     daily = closed.group_by("wallet", day.alias("day")).agg(pnl=pl.col("realized_pnl").sum())
     consistency = daily.group_by("wallet").agg(
@@ -160,6 +178,7 @@ def compute_profiles(
     out = (
         per_swap.join(per_trade, on="wallet", how="left")
         .join(consistency, on="wallet", how="left")
+        .join(flip_share, on="wallet", how="left")
         .with_columns(pl.col("wallet").cast(pl.String))
         .with_columns(
             pl.col("closed_trades", "wins", "losses", "tokens_traded").fill_null(0),
@@ -174,6 +193,8 @@ def compute_profiles(
             .then(pl.col("avg_win") / pl.col("avg_loss")),
             size_style=size_style,
             is_bot=launch_bot | fast_bot,
+            is_flipper=(n >= config.bot_min_tokens)
+            & (pl.col("flip_share").fill_null(0.0) > config.flip_max_share),
             bot_reason=pl.when(launch_bot).then(pl.format(
                 "bought {}% of its tokens within {} slots of launch",
                 (pl.col("launch_share") * 100).round(0).cast(pl.Int64),
@@ -182,7 +203,9 @@ def compute_profiles(
                 "median hold {} s", pl.col("median_hold").round(1))),
         )
         .with_columns(
-            pl.col("is_bot").fill_null(False),
+            pl.col("is_bot", "is_flipper").fill_null(False),
+        )
+        .with_columns(
             score=score_expr(config),
             computed_at=pl.lit(now).cast(UTC_US),
             window_days=pl.lit(config.window_days),

@@ -16,6 +16,8 @@ realized PnL P (SOL, after fees) on a cost basis C (SOL), and the config's prior
 
     score = confidence × (0.40·edge + 0.40·roi_term + 0.20·timing)
     bots (launch-slot snipers, inhuman holds): score × bot_score_factor (0.1)
+    flippers (most trades mostly sold within minutes: they dump on their followers):
+    score × flip_score_factor (0.1)
 
 Decay (walltrack.intel.decay) then multiplies the stored score by its downgrade factor.
 """
@@ -33,7 +35,7 @@ ROI_HALF = 0.2  # the shrunk ROI at which the ROI term is one half
 
 def score_expr(config: ProfilingConfig) -> pl.Expr:
     """Needs columns closed_trades, wins, realized_pnl_sol, cost_sold, timing_percentile,
-    is_bot."""
+    is_bot, is_flipper."""
     n = pl.col("closed_trades").cast(pl.Float64)
     p0, a = config.score_base_win_rate, config.score_prior_trades
     edge = (((pl.col("wins") + a * p0) / (n + a) - p0) / FULL_EDGE).clip(0.0, 1.0)
@@ -43,4 +45,6 @@ def score_expr(config: ProfilingConfig) -> pl.Expr:
     confidence = n / (n + config.score_confidence_trades)
     raw = confidence * (EDGE_WEIGHT * edge + ROI_WEIGHT * roi_term + TIMING_WEIGHT * timing)
     penalised = pl.when(pl.col("is_bot")).then(raw * config.bot_score_factor).otherwise(raw)
+    penalised = pl.when(pl.col("is_flipper")).then(
+        penalised * config.flip_score_factor).otherwise(penalised)
     return penalised.fill_null(0.0).fill_nan(0.0).clip(0.0, 1.0)

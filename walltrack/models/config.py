@@ -86,6 +86,13 @@ class ProfilingConfig(DomainModel):
     score_prior_cost_sol: float = Field(default=5.0, ge=0)  # pseudo cost basis for ROI
     score_confidence_trades: float = Field(default=5.0, ge=0)  # n / (n + k)
     bot_score_factor: Fraction = 0.1
+    # Flippers: most of the position sold within minutes of the buy, on most trades — the
+    # pattern of a wallet that dumps on its followers; a copier arrives into the pump and
+    # leaves after the dump, so the record cannot be copied (docs/profiling.md).
+    flip_seconds: float = Field(default=240.0, ge=0)
+    flip_sold_share: Fraction = 0.5  # of the bought tokens, sold within flip_seconds
+    flip_max_share: Fraction = 0.5  # closed trades that are flips, at most, before the penalty
+    flip_score_factor: Fraction = 0.1
 
 
 class WatchlistConfig(DomainModel):
@@ -148,6 +155,12 @@ class ClusterConfig(DomainModel):
     early_max_rank: int = Field(default=100, ge=1)  # early buyer when origins are missing
     resolution: float = Field(default=1.0, gt=0)  # Louvain resolution (per component)
     min_edge_weight: float = Field(default=2.5, ge=0)  # weaker pairs stay out of the graph
+    # Copy bots (docs/clusters.md): a wallet whose first buys come 1–copy_lag_seconds after
+    # one same wallet's, on ≥ copy_min_tokens tokens and ≥ copy_min_share of that wallet's
+    # tokens, copies it; it does not act *with* anyone, so its co-buys leave the clustering.
+    copy_lag_seconds: int = Field(default=5, ge=1)
+    copy_min_tokens: int = Field(default=4, ge=1)
+    copy_min_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class JobIntervals(DomainModel):

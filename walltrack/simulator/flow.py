@@ -45,6 +45,7 @@ def run_token(
     retail_idx: np.ndarray,
     retail_p: np.ndarray,
     rng: np.random.Generator,
+    rug_at: float = math.nan,
 ) -> TokenRun:
     fate = int(tk.fate[j])
     launch = float(tk.launch[j])
@@ -54,6 +55,8 @@ def run_token(
     rt = launch + u
     rt = np.sort(rt[rt < horizon])
     rug_t = launch + float(tk.t_peak[j]) if fate == 3 else math.inf
+    if math.isfinite(rug_t) and not math.isnan(rug_at):
+        rug_t = rug_at  # the crew waited for its copiers (walltrack.simulator.actors)
     if math.isfinite(rug_t):
         after = np.flatnonzero(rt >= rug_t)
         keep = int(rng.integers(5, 25))

@@ -12,6 +12,7 @@ import polars as pl
 
 from walltrack.logging import get_logger
 from walltrack.simulator import ids
+from walltrack.simulator.actors import actor_rng, assign_actors, plan_actors
 from walltrack.simulator.agents import build_intents
 from walltrack.simulator.flow import TokenRun, run_token
 from walltrack.simulator.funding import EXCHANGE_FLOAT, TRANSFER_FEE, fund
@@ -93,7 +94,12 @@ def generate_market(params: SimParams | None = None) -> Market:
     horizon = p.days * DAY
     tk = make_tokens(p, _stage_rng(p.seed, 1))
     wl = make_wallets(p, _stage_rng(p.seed, 2))
+    # Copy bots and baits: retail wallets turned into actors, from a stream of their own.
+    a_rng = actor_rng(p.seed)
+    copy_bots, baits = assign_actors(p, wl, a_rng)
     intents = build_intents(p, tk, wl, _stage_rng(p.seed, 3)).arrays()
+    actors = plan_actors(p, tk, wl, copy_bots, baits, intents, a_rng)
+    intents = {k: np.concatenate([v, actors.intents[k]]) for k, v in intents.items()}
     n_w = wl.archetype.size
 
     retail_idx = np.flatnonzero(wl.archetype == A["retail"])
@@ -108,7 +114,8 @@ def generate_market(params: SimParams | None = None) -> Market:
         mine = {k: v[sel] for k, v in intents.items()}
         # One stream per token, so a token can be re-run alone with the same crowd.
         rng_j = _stage_rng(p.seed, 1000 + j)
-        return run_token(j, tk, horizon, p.activity, mine, retail_idx, retail_p, rng_j)
+        return run_token(j, tk, horizon, p.activity, mine, retail_idx, retail_p, rng_j,
+                         float(actors.rug_at[j]))
 
     runs = [run(j) for j in range(p.tokens)]
     # Lucky retail must end up winning every trade it makes: re-run the tokens where
@@ -136,18 +143,20 @@ def generate_market(params: SimParams | None = None) -> Market:
     rng = _stage_rng(p.seed, 5)
     arch = wl.archetype[s_w]
     bot = arch == A["sniper_bot"]
+    # Copy bots pay for speed as snipers do (their edge is seconds).
+    fast = bot | (arch == A["copy_bot"])
     prio = np.where(
-        bot, _lognormal_int(rng, 2_500_000, 0.6, n_s), _lognormal_int(rng, 40_000, 1.2, n_s)
+        fast, _lognormal_int(rng, 2_500_000, 0.6, n_s), _lognormal_int(rng, 40_000, 1.2, n_s)
     )
     fee = BASE_FEE + np.minimum(prio, 20_000_000)
     tip = np.where(
-        bot,
+        fast,
         rng.integers(1_000_000, 8_000_000, n_s),
         np.where(rng.random(n_s) < 0.05, rng.integers(10_000, 100_000, n_s), 0),
     ).astype(np.int64)
     rent = np.where(s_first & (s_side == 0), RENT_ATA, 0).astype(np.int64)
     venue = tk.venue[tok_of]
-    jup_share = np.where(bot, 0.0, np.where(arch == A["insider"], 0.1, 0.25))
+    jup_share = np.where(fast, 0.0, np.where(arch == A["insider"], 0.1, 0.25))
     via_jup = (rng.random(n_s) < jup_share) & (venue != VENUES.index("meteora_dbc"))
     source = np.asarray(VENUE_SOURCE, dtype=object)[venue]
     source = np.where(via_jup, "JUPITER", source)
@@ -347,6 +356,10 @@ def generate_market(params: SimParams | None = None) -> Market:
                 np.where(wl.fade_day >= 0, wl.fade_day, None).tolist(), dtype=pl.Int32
             ),
             "funded_by": pl.Series(_first_funder(transfers, n_w, addr), dtype=pl.String),
+            # Copy bots: the wallets they copy (null for everyone else).
+            "follows": pl.Series(
+                [addr[actors.follows[i]].tolist() if i in actors.follows else None
+                 for i in range(n_w)], dtype=pl.List(pl.String)),
         }
     )
     log.info(

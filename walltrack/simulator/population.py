@@ -22,6 +22,9 @@ ARCHETYPES = (
     "lucky_retail",
     "funder",
     "exchange",
+    # Appended (issue 13), so the earlier codes keep their values.
+    "copy_bot",
+    "bait",
 )
 A = {name: code for code, name in enumerate(ARCHETYPES)}
 ROLES = ("", "leader", "member", "funder")
