@@ -22,21 +22,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from walltrack.errors import WallTrackError
-from walltrack.lab.demo import research_on_market
+from walltrack.lab.demo import add_market_arguments, market_of, research_on_market
 from walltrack.lab.evaluation import evaluate_against_truth
 from walltrack.logging import configure_logging
 from walltrack.settings import Settings
-from walltrack.simulator import SimParams
 from walltrack.store import open_database
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--wallets", type=int, default=5_000)
-    p.add_argument("--tokens", type=int, default=300)
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--clusters", type=int, default=24)
+    add_market_arguments(p)
     p.add_argument("--step-hours", type=float, default=24.0,
                    help="discovery runs every this many simulated hours (as scheduled)")
     p.add_argument("--database-url", default=None)
@@ -46,8 +41,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def evaluate(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
     started = time.perf_counter()
-    params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
-                       days=args.days, clusters=args.clusters)
+    params = market_of(args)
     settings = Settings(database_url=args.database_url, data_dir=data_dir)
     with open_database(settings) as db:
         report, market = research_on_market(settings, db, params, with_truth=True,

@@ -24,10 +24,10 @@ import sys
 from pathlib import Path
 
 from walltrack.errors import WallTrackError
+from walltrack.lab.demo import add_market_arguments, market_of
 from walltrack.lab.edge import DELAYS, replay_report
 from walltrack.logging import configure_logging
 from walltrack.progress import print_progress
-from walltrack.simulator import SimParams
 from walltrack.trading.backtest.chart import delay_chart
 
 
@@ -44,11 +44,7 @@ def delays(text: str) -> list[float]:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--wallets", type=int, default=5_000)
-    p.add_argument("--tokens", type=int, default=300)
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--clusters", type=int, default=24)
+    add_market_arguments(p)
     p.add_argument("--delays", type=delays, default=list(DELAYS))
     p.add_argument("--warmup-days", type=int, default=7,
                    help="research days before the first traded day")
@@ -72,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --warmup-days {args.warmup_days} leaves no day to trade in a "
               f"{args.days}-day market (lower it or raise --days)", file=sys.stderr)
         return 2
-    params = SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens,
-                       days=args.days, clusters=args.clusters)
+    params = market_of(args)
     try:
         report = replay_report(params, database_url=args.database_url, delays=args.delays,
                                warmup_days=args.warmup_days, trade_days=args.trade_days,

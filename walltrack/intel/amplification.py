@@ -109,8 +109,10 @@ class AmplificationIndex:
         )
 
 
-def load_index(db: Database, *, window_s: float) -> AmplificationIndex:
-    """Rebuild the index from the store (cluster members and their buys)."""
+def index_frames(db: Database, *, until: datetime | None = None
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The index's inputs from the store: cluster members (leaders and members) and their
+    first buy of each mint — up to ``until`` when given (a replay's point in time)."""
     members = query_frame(
         db, "SELECT cluster_id, wallet, role FROM cluster_members "
             "WHERE role IN ('leader', 'member')",
@@ -119,8 +121,15 @@ def load_index(db: Database, *, window_s: float) -> AmplificationIndex:
         db, """SELECT s.wallet, s.mint, min(s.timestamp)
                FROM swaps s JOIN cluster_members m ON m.wallet = s.wallet
                WHERE s.side = 'buy' AND m.role IN ('leader', 'member')
-               GROUP BY s.wallet, s.mint""",
+                 AND (%s::timestamptz IS NULL OR s.timestamp <= %s)
+               GROUP BY s.wallet, s.mint""", (until, until),
         schema={"wallet": pl.String, "mint": pl.String, "ts": UTC_US})
+    return members, buys
+
+
+def load_index(db: Database, *, window_s: float) -> AmplificationIndex:
+    """Rebuild the index from the store (cluster members and their buys)."""
+    members, buys = index_frames(db)
     return AmplificationIndex(members, buys, window_s=window_s)
 
 
@@ -128,5 +137,6 @@ __all__ = [
     "NO_CLUSTER",
     "Amplification",
     "AmplificationIndex",
+    "index_frames",
     "load_index",
 ]

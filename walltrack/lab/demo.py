@@ -13,6 +13,7 @@ needs ``fresh=True``, which empties the research tables first (config edits are 
 
 from __future__ import annotations
 
+import argparse
 import time
 from datetime import timedelta
 from typing import Any
@@ -53,6 +54,20 @@ class CreditCost(BaseModel):
     per_day: float  # per simulated day
     plan_per_day: float  # the plan's monthly credits over a 30-day month
     plan_share: float  # per_day / plan_per_day
+
+
+def add_market_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose a simulated market (the evaluation scripts share them)."""
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--wallets", type=int, default=5_000)
+    parser.add_argument("--tokens", type=int, default=300)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--clusters", type=int, default=24)
+
+
+def market_of(args: argparse.Namespace) -> SimParams:
+    return SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens, days=args.days,
+                     clusters=args.clusters)
 
 
 def helius_cost(api_usage: dict[str, dict[str, int]], *, days: int,

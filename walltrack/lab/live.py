@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 import walltrack
 from walltrack.errors import WallTrackError
 from walltrack.logging import get_logger
+from walltrack.simulator.background import file_tail
 from walltrack.store import Database
 
 log = get_logger(__name__)
@@ -164,13 +165,7 @@ class ServerProcess:
             self._log_path = None
 
     def log_tail(self, lines: int = 40) -> str:
-        if self._log_path is None:
-            return ""
-        try:
-            text = self._log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return file_tail(self._log_path, lines)
 
 
 def sync_webhooks_job(env: Mapping[str, str], *, timeout: float = 120.0) -> str:

@@ -259,13 +259,18 @@ class SimulatorProcess:
             self._log_path = None
 
     def log_tail(self, lines: int = 40) -> str:
-        if self._log_path is None:
-            return ""
-        try:
-            text = self._log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return file_tail(self._log_path, lines)
+
+
+def file_tail(path: Path | None, lines: int = 40) -> str:
+    """The last ``lines`` of a child's log file ("" when there is none)."""
+    if path is None:
+        return ""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _child_env() -> dict[str, str]:

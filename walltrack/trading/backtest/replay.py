@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from walltrack.intel.amplification import AmplificationIndex
+from walltrack.intel.amplification import AmplificationIndex, index_frames
 from walltrack.live.pipeline import signals_for_swaps
 from walltrack.live.recent_buys import RecentBuys
 from walltrack.live.state import LiveState
@@ -119,16 +119,7 @@ def snapshot_research(db: Database, at: datetime) -> ResearchSnapshot:
                       m.avg_buy_sol, w.on_watchlist
                FROM wallets w LEFT JOIN wallet_metrics m ON m.wallet = w.address""",
         schema={**WATCH_SCHEMA, "on_watchlist": pl.Boolean})
-    members = query_frame(
-        db, "SELECT cluster_id, wallet, role FROM cluster_members "
-            "WHERE role IN ('leader', 'member')",
-        schema={"cluster_id": pl.String, "wallet": pl.String, "role": pl.String})
-    buys = query_frame(
-        db, """SELECT s.wallet, s.mint, min(s.timestamp)
-               FROM swaps s JOIN cluster_members m ON m.wallet = s.wallet
-               WHERE s.side = 'buy' AND m.role IN ('leader', 'member') AND s.timestamp <= %s
-               GROUP BY s.wallet, s.mint""", (at,),
-        schema={"wallet": pl.String, "mint": pl.String, "ts": pl.Datetime("us", "UTC")})
+    members, buys = index_frames(db, until=at)
     return ResearchSnapshot(at=at, wallets=wallets, members=members, cluster_buys=buys)
 
 
