@@ -52,6 +52,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="trade only the last N days (each with the day before's research)")
     p.add_argument("--latency", type=float, default=1.0,
                    help="seconds from a signal's arrival to our fill")
+    p.add_argument("--top-scored", type=int, default=None, metavar="N",
+                   help="also trade the research's N best-scored wallets (its ranking "
+                   "without the watchlist's rules)")
     p.add_argument("--no-sweep", action="store_true", help="skip the parameter sweep")
     p.add_argument("--concurrency", type=int, default=3, help="replay runs at a time")
     p.add_argument("--chart", type=Path, default=None,
@@ -73,13 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         report = replay_report(params, database_url=args.database_url, delays=args.delays,
                                warmup_days=args.warmup_days, trade_days=args.trade_days,
                                latency_seconds=args.latency,
-                               sweep=not args.no_sweep, concurrency=args.concurrency,
+                               sweep=not args.no_sweep, top_scored=args.top_scored,
+                               concurrency=args.concurrency,
                                progress=print_progress(sys.stderr))
     except WallTrackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.chart is not None:
-        books = {"copier": report.delays, **report.baselines}
+        books = {"copier": report.delays, **report.baselines, **report.others}
         args.chart.write_text(delay_chart(
             books, title=f"Net return on capital by copy delay — seed {args.seed}"))
         print(f"chart: {args.chart}", file=sys.stderr)

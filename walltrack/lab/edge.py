@@ -58,6 +58,7 @@ from walltrack.trading.backtest.replay import (
     fixed_book,
     random_watchlist_book,
     snapshot_research,
+    top_scored_book,
 )
 from walltrack.trading.backtest.runner import (
     RunSpec,
@@ -82,6 +83,7 @@ class EdgeReport(BaseModel):
     trading_days: list[str]  # the windows traded, by start
     delays: dict[str, RunFigures]
     baselines: dict[str, dict[str, RunFigures]]
+    others: dict[str, dict[str, RunFigures]] = {}  # e.g. the research's top-N by score
     signals: dict[str, dict[str, int]]  # run label → decision → count
     sweep: dict[str, Any]
     run_seconds: dict[str, float]
@@ -119,6 +121,7 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
              delays: Sequence[float] = DELAYS, warmup_days: int = 7,
              trade_days: int | None = None,
              latency_seconds: float = 1.0, sweep_delay: float = 5.0, sweep: bool = True,
+             top_scored: int | None = None,
              concurrency: int = 3, progress: Progress | None = None) -> EdgeReport:
     progress = progress or no_progress
     started = time.perf_counter()
@@ -146,6 +149,9 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
             "copier": copier_book, "all_discovered": all_discovered_book,
             "random_watchlist": random_watchlist_book(params.seed),
             "oracle": fixed_book(oracle.to_list())}
+        extra = (f"top{top_scored}_scored",) if top_scored else ()
+        if top_scored:
+            books[extra[0]] = top_scored_book(top_scored)
         run = functools.partial(
             _replay, books=books, settings=sim_settings, db=db, history=history,
             config=config, latency_seconds=latency_seconds, sol_usd=params.sol_usd,
@@ -172,7 +178,8 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
                 "delay": sweep_delay, "default": default, "chosen": choice.chosen,
                 "train_days": [w.start.date().isoformat() for w in train],
                 "train": {k: f.model_dump() for k, f in choice.train.items()}}
-        specs = [RunSpec(_label(b, d), b, d, chosen_config) for b in BOOKS for d in delays]
+        specs = [RunSpec(_label(b, d), b, d, chosen_config) for b in (*BOOKS, *extra)
+                 for d in delays]
         if train and chosen_config is not config:  # the default too, judged on the same days
             specs.append(RunSpec("copier_default", "copier", sweep_delay, config))
         results = asyncio.run(run(specs, windows=test, until=end))
@@ -189,6 +196,7 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         trading_days=[w.start.date().isoformat() for w in test],
         delays={f"{d:g}": per[_label("copier", d)] for d in delays},
         baselines={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in BOOKS[1:]},
+        others={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in extra},
         signals={k: r.signals for k, r in results.items()},
         sweep=sweep_report, run_seconds={k: r.seconds for k, r in results.items()},
         run_evaluations={k: r.evaluations for k, r in results.items()},

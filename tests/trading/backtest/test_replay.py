@@ -23,6 +23,7 @@ from walltrack.trading.backtest.replay import (
     Window,
     copier_book,
     fixed_book,
+    top_scored_book,
 )
 from walltrack.trading.backtest.runner import choose_setting, figures, with_setting
 from walltrack.trading.backtest.stores import ReplayStores
@@ -186,6 +187,20 @@ def test_books_choose_the_wallets_and_copy_them_equally() -> None:
     assert book["address"].to_list() == [LEADER, "Unknown1"]
     assert book["score"].unique().to_list() == [0.95]  # the watchlist's median, for all
     assert book["status"].to_list() == ["active", "active"]
+
+
+def test_the_top_scored_book_is_the_research_ranking_with_its_own_scores() -> None:
+    wallets = pl.DataFrame(
+        {"address": ["A" * 32, "B" * 32, "C" * 32, "D" * 32],
+         "score": [0.5, 0.9, None, 0.7], "status": ["active", "active", "active", "blacklisted"],
+         "cluster_id": [None] * 4, "timing_percentile": [None] * 4, "avg_buy_sol": [None] * 4,
+         "on_watchlist": [False, True, False, False]},
+        schema={**WATCH_SCHEMA, "on_watchlist": pl.Boolean})
+    snap = ResearchSnapshot(at=T0, wallets=wallets, members=snapshot(T0).members,
+                            cluster_buys=snapshot(T0).cluster_buys)
+    top = top_scored_book(2)(snap)
+    assert top["address"].to_list() == ["B" * 32, "A" * 32]  # unscored and blacklisted left out
+    assert top["score"].to_list() == [0.9, 0.5]
 
 
 def _result(pnls: list[float], opened: list[datetime]) -> RunResult:

@@ -157,6 +157,15 @@ def random_watchlist_book(seed: int) -> Book:
     return book
 
 
+def top_scored_book(n: int) -> Book:
+    """The research's ``n`` best-scored wallets (after decay) with their own scores: its
+    ranking, without the watchlist's admission rules."""
+    def book(snapshot: ResearchSnapshot) -> pl.DataFrame:
+        return snapshot.discovered.filter(pl.col("score").is_not_null()).sort(
+            ["score", "address"], descending=[True, False]).head(n)
+    return book
+
+
 def fixed_book(addresses: Sequence[str]) -> Book:
     """Given wallets (the oracle: the simulator's truth), copied equally."""
     wanted = pl.DataFrame({"address": list(addresses)}, schema={"address": pl.String})
@@ -382,5 +391,5 @@ def _actionable(signal: Signal, held: set[str]) -> bool:
 __all__ = [
     "Book", "ReplayClock", "ReplayRun", "ResearchSnapshot", "RunResult", "Window",
     "all_discovered_book", "copier_book", "fixed_book", "random_watchlist_book",
-    "snapshot_research",
+    "snapshot_research", "top_scored_book",
 ]
