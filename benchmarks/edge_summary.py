@@ -60,6 +60,9 @@ def main(paths: list[str]) -> None:
             b = r["baselines"][book]["5"]
             cells.append(f"{pct(b['net_return'])} ({b['trades']} tr), margin "
                          f"{pct(c['net_return'] - b['net_return'])}")
+        for book, by in r.get("others", {}).items():
+            b = by["5"]
+            cells.append(f"{book}: {pct(b['net_return'])} ({b['trades']} tr)")
         d = r["sweep"].get("default_test")
         cells.append(f"{pct(d['net_return'])} ({d['trades']} tr)" if d else "= chosen")
         print(f"| {r['seed']} | " + " | ".join(cells) + " |")

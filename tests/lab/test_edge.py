@@ -22,13 +22,13 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     out = subprocess.run(
         [sys.executable, "jobs/replay.py", "--seed", "3", "--wallets", "600", "--tokens", "40",
          "--days", "10", "--clusters", "4", "--warmup-days", "2", "--delays", "0,60",
-         "--chart", str(tmp_path / "net.svg")],
+         "--top-scored", "20", "--chart", str(tmp_path / "net.svg")],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "WALLTRACK_DATA_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-3000:]
     assert "replay runs" in out.stderr  # progress on the terminal
     chart = (tmp_path / "net.svg").read_text()
-    assert chart.startswith("<svg") and chart.count("<polyline") == 4  # a line per book
+    assert chart.startswith("<svg") and chart.count("<polyline") == 5  # a line per book
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["seed"] == 3 and report["seconds"] > 0
     assert {"top50_smart_precision", "cluster_pairwise_f1"} <= set(report["research"])
@@ -39,7 +39,8 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     assert sweep["chosen"] in sweep["train"] and len(sweep["train"]) == 12
     assert set(report["delays"]) == {"0", "60"}
     assert set(report["baselines"]) == {"all_discovered", "random_watchlist", "oracle"}
-    books = [report["delays"], *report["baselines"].values()]
+    assert set(report["others"]) == {"top20_scored"}
+    books = [report["delays"], *report["baselines"].values(), *report["others"].values()]
     for book in books:
         for figures in book.values():
             assert set(figures) == FIGURES
