@@ -50,9 +50,9 @@ def main(paths: list[str]) -> None:
     print()
     print("At 5 s: the copier against each baseline (net return, margin = copier − baseline)")
     print()
-    print("| seed | copier | all discovered | random watchlist | oracle (truth) | configured "
-          "setting |")
-    print("|---|---|---|---|---|---|")
+    print("| seed | copier | all discovered | random watchlist | oracle (truth) | "
+          "research's top N | configured setting |")
+    print("|---|---|---|---|---|---|---|")
     for r in reports:
         c = r["delays"]["5"]
         cells = [f"{pct(c['net_return'])} {ci(c)} ({c['trades']} tr)"]
@@ -60,9 +60,9 @@ def main(paths: list[str]) -> None:
             b = r["baselines"][book]["5"]
             cells.append(f"{pct(b['net_return'])} ({b['trades']} tr), margin "
                          f"{pct(c['net_return'] - b['net_return'])}")
-        for book, by in r.get("others", {}).items():
-            b = by["5"]
-            cells.append(f"{book}: {pct(b['net_return'])} ({b['trades']} tr)")
+        others = [f"{book}: {pct(by['5']['net_return'])} ({by['5']['trades']} tr)"
+                  for book, by in r.get("others", {}).items()]
+        cells.append(", ".join(others) or "not run")
         d = r["sweep"].get("default_test")
         cells.append(f"{pct(d['net_return'])} ({d['trades']} tr)" if d else "= chosen")
         print(f"| {r['seed']} | " + " | ".join(cells) + " |")
