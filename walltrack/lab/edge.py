@@ -85,6 +85,7 @@ class EdgeReport(BaseModel):
     baselines: dict[str, dict[str, RunFigures]]
     others: dict[str, dict[str, RunFigures]] = {}  # e.g. the research's top-N by score
     signals: dict[str, dict[str, int]]  # run label → decision → count
+    reasons: dict[str, dict[str, int]] = {}  # run label → "side:reason" → count
     sweep: dict[str, Any]
     run_seconds: dict[str, float]
     run_evaluations: dict[str, int]
@@ -198,6 +199,7 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         baselines={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in BOOKS[1:]},
         others={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in extra},
         signals={k: r.signals for k, r in results.items()},
+        reasons={k: r.reasons for k, r in results.items()},
         sweep=sweep_report, run_seconds={k: r.seconds for k, r in results.items()},
         run_evaluations={k: r.evaluations for k, r in results.items()},
         research_seconds=round(research_seconds, 2), replay_seconds=round(replay_seconds, 2))

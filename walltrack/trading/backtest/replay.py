@@ -195,6 +195,7 @@ class RunResult:
     delay_seconds: float
     positions: pl.DataFrame  # every position, open ones marked to the pool at the end
     signals: dict[str, int] = field(default_factory=dict)  # decision → count
+    reasons: dict[str, int] = field(default_factory=dict)  # "side:reason" → count
     seconds: float = 0.0
     evaluations: int = 0  # exit evaluations asked of the engine
 
@@ -238,6 +239,7 @@ class ReplayRun:
         self._last_risk = 0
         self._exits_seen = 0
         self.decisions: dict[str, int] = {}
+        self.reasons: dict[str, int] = {}
         self._unstored: list[Signal] = []
 
     async def _decimals(self, mint: str) -> int:
@@ -276,6 +278,7 @@ class ReplayRun:
         await self.store.close()
         return RunResult(book=self.book_name, delay_seconds=self.delay.total_seconds(),
                          positions=positions, signals=dict(self.decisions),
+                         reasons=dict(self.reasons),
                          evaluations=self.evaluations,
                          seconds=round(asyncio.get_running_loop().time() - started, 3))
 
@@ -290,6 +293,8 @@ class ReplayRun:
         for s in signals:
             key = s.decision.value
             self.decisions[key] = self.decisions.get(key, 0) + 1
+            why = f"{s.side.value}:{s.reason.value}"
+            self.reasons[why] = self.reasons.get(why, 0) + 1
         self._unstored.extend(signals)
         # The engine's loop is asked only when it has something to decide (the live loop
         # asks on every commit and finds nothing in the other cases); the signals it would
