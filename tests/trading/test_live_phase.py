@@ -25,6 +25,7 @@ from tests.live.test_simulated_live import register
 from tests.trading.harness import rows
 from walltrack.simulator import PRESETS, generate_market
 from walltrack.simulator.background import serving_process
+from walltrack.simulator.params import ActorParams
 from walltrack.store import Database
 from walltrack.trading.exits import (
     ExitStrategy,
@@ -66,7 +67,10 @@ def configure(db: Database) -> None:
 def test_live_phase_positions_exit_by_several_rules_with_consistent_pnl(
         db: Database, db_url: str, tmp_path: Path) -> None:
     start = datetime.fromtimestamp(int(time.time()) - SERVE_AT - LIVE_SECONDS - 5, UTC)
-    params = PRESETS["small"].model_copy(update={"start": start})
+    # The market without copy bots and baits: this is about the engine's exit rules, and in
+    # this 15-minute window of the small market the actors leave only time stops to fire.
+    params = PRESETS["small"].model_copy(update={"start": start,
+                                                 "actors": ActorParams(enabled=False)})
     market = generate_market(params)
     window = market.swaps.filter((pl.col("t") > SERVE_AT)
                                  & (pl.col("t") <= SERVE_AT + LIVE_SECONDS))
