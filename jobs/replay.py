@@ -42,21 +42,31 @@ def delays(text: str) -> list[float]:
     return values
 
 
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_market_arguments(p)
     p.add_argument("--delays", type=delays, default=list(DELAYS))
     p.add_argument("--warmup-days", type=int, default=7,
                    help="research days before the first traded day")
-    p.add_argument("--trade-days", type=int, default=None,
+    p.add_argument("--trade-days", type=positive, default=None,
                    help="trade only the last N days (each with the day before's research)")
     p.add_argument("--latency", type=float, default=1.0,
                    help="seconds from a signal's arrival to our fill")
-    p.add_argument("--top-scored", type=int, default=None, metavar="N",
+    p.add_argument("--top-scored", type=positive, default=None, metavar="N",
                    help="also trade the research's N best-scored wallets (its ranking "
                    "without the watchlist's rules)")
     p.add_argument("--no-sweep", action="store_true", help="skip the parameter sweep")
-    p.add_argument("--concurrency", type=int, default=3, help="replay runs at a time")
+    p.add_argument("--concurrency", type=positive, default=3, help="replay runs at a time")
     p.add_argument("--chart", type=Path, default=None,
                    help="write the net return against delay, per book, as an SVG here")
     p.add_argument("--database-url", default=None)
