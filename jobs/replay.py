@@ -1,16 +1,19 @@
 """Does copying pay? Research walk-forward and replays on a fresh simulated market.
 
     python jobs/replay.py --seed N [--wallets 5000 --tokens 300 --days 30]
-                          [--delays 0,2,5,15,60] [--no-sweep] [--chart net.svg]
+                          [--delays 0,2,5,15,60] [--baseline-delays 5]
+                          [--calibration-delays 0,5,60] [--no-sweep] [--chart net.svg]
                           [--database-url …]
 
 simulator (over HTTP on 127.0.0.1) → the scheduler's research replayed one simulated day at
 a time, a snapshot of what it knew taken after each day → each next day's swaps fed through
 the live path (signals → gates → sizing → positions → exits → paper fills priced from the
 pools' history) on a simulated clock, for WallTrack's watchlist and three baselines at every
-delay, plus a threshold × exit-strategy sweep chosen on the first half of the days and
-judged on the second (walltrack/lab/edge.py, docs/edge.md). The last line printed is one
-JSON object: seed, seconds, research, delays, baselines, sweep, …
+delay (--baseline-delays: the baselines at fewer of them), the market's calibration (the
+informed wallets copied buy for buy, out with the leader or after 1 h) at
+--calibration-delays, plus a threshold × exit-strategy sweep chosen on the first half of
+the days and judged on the second (walltrack/lab/edge.py, docs/edge.md). The last line
+printed is one JSON object: seed, seconds, research, delays, baselines, calibration, sweep…
 A fresh store each run: an embedded PostgreSQL under a temporary directory unless
 --database-url is given (it must be an empty database on a server that lets it create
 databases: each run trades on one of its own).
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from walltrack.errors import WallTrackError
 from walltrack.lab.demo import add_market_arguments, market_of
-from walltrack.lab.edge import DELAYS, replay_report
+from walltrack.lab.edge import CALIBRATION_DELAYS, DELAYS, replay_report
 from walltrack.logging import configure_logging
 from walltrack.progress import print_progress
 from walltrack.trading.backtest.chart import delay_chart
@@ -56,6 +59,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_market_arguments(p)
     p.add_argument("--delays", type=delays, default=list(DELAYS))
+    p.add_argument("--baseline-delays", type=delays, default=None,
+                   help="the baselines' delays (default: --delays)")
+    p.add_argument("--calibration-delays", type=delays, default=list(CALIBRATION_DELAYS),
+                   help="delays of the calibration runs (the informed wallets followed)")
     p.add_argument("--warmup-days", type=int, default=7,
                    help="research days before the first traded day")
     p.add_argument("--trade-days", type=positive, default=None,
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     params = market_of(args)
     try:
         report = replay_report(params, database_url=args.database_url, delays=args.delays,
+                               baseline_delays=args.baseline_delays,
+                               calibration_delays=args.calibration_delays,
                                warmup_days=args.warmup_days, trade_days=args.trade_days,
                                latency_seconds=args.latency,
                                sweep=not args.no_sweep, top_scored=args.top_scored,

@@ -22,7 +22,8 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     out = subprocess.run(
         [sys.executable, "jobs/replay.py", "--seed", "3", "--wallets", "600", "--tokens", "40",
          "--days", "10", "--clusters", "4", "--warmup-days", "2", "--delays", "0,60",
-         "--top-scored", "20", "--chart", str(tmp_path / "net.svg")],
+         "--top-scored", "20", "--calibration-delays", "0,60",
+         "--chart", str(tmp_path / "net.svg")],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "WALLTRACK_DATA_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-3000:]
@@ -40,7 +41,10 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     assert set(report["delays"]) == {"0", "60"}
     assert set(report["baselines"]) == {"all_discovered", "random_watchlist", "oracle"}
     assert set(report["others"]) == {"top20_scored"}
-    books = [report["delays"], *report["baselines"].values(), *report["others"].values()]
+    # The calibration: the informed wallets followed buy for buy at each of its delays.
+    assert set(report["calibration"]) == {"0", "60"}
+    books = [report["delays"], *report["baselines"].values(), *report["others"].values(),
+             report["calibration"]]
     for book in books:
         for figures in book.values():
             assert set(figures) == FIGURES
@@ -51,6 +55,10 @@ def test_the_replay_job_prints_the_delay_sweep_and_the_baselines(tmp_path: Path)
     traded = {f"{b}@{d}": f["trades"] for b, by in report["baselines"].items()
               for d, f in by.items()}
     assert sum(traded.values()) > 0, traded
+    # Threshold 0, no position cap: every eligible buy of an informed wallet is copied.
+    for delay, figures in report["calibration"].items():
+        signals = report["signals"][f"follow_1h@{delay}"]
+        assert figures["trades"] > 0 and signals.get("eligible", 0) >= figures["trades"]
     for label, trades in traded.items():
         assert report["signals"][label].get("eligible", 0) >= trades
     # The same swaps at either delay: as many signals (their decisions may differ).

@@ -18,6 +18,9 @@ realized PnL P (SOL, after fees) on a cost basis C (SOL), and the config's prior
     bots (launch-slot snipers, inhuman holds): score × bot_score_factor (0.1)
     flippers (most trades mostly sold within minutes: they dump on their followers):
     score × flip_score_factor (0.1)
+    late buyers (timing percentile above late_timing_percentile, 0.5: they buy after most
+    of a token's buyers, so a copier, later still, buys after the move): × late_score_factor
+    (0.5)
 
 Decay (walltrack.intel.decay) then multiplies the stored score by its downgrade factor.
 """
@@ -47,4 +50,7 @@ def score_expr(config: ProfilingConfig) -> pl.Expr:
     penalised = pl.when(pl.col("is_bot")).then(raw * config.bot_score_factor).otherwise(raw)
     penalised = pl.when(pl.col("is_flipper")).then(
         penalised * config.flip_score_factor).otherwise(penalised)
+    late = pl.col("timing_percentile").fill_nan(None) > config.late_timing_percentile
+    penalised = pl.when(late.fill_null(False)).then(
+        penalised * config.late_score_factor).otherwise(penalised)
     return penalised.fill_null(0.0).fill_nan(0.0).clip(0.0, 1.0)

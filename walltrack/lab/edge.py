@@ -41,6 +41,7 @@ from walltrack.lab.main_command import LiveWindow
 from walltrack.lab.replay import replay_schedule
 from walltrack.live.token_data import build_token_data
 from walltrack.models import DynamicConfig
+from walltrack.models.trading import ExitRule
 from walltrack.progress import Progress, no_progress
 from walltrack.settings import Settings
 from walltrack.simulator import SimParams, generate_market
@@ -70,6 +71,8 @@ from walltrack.trading.backtest.runner import (
 from walltrack.trading.backtest.stores import ReplayStores
 
 DELAYS = (0.0, 2.0, 5.0, 15.0, 60.0)
+CALIBRATION_DELAYS = (0.0, 5.0, 60.0)
+FOLLOW = "follow_1h"
 BOOKS = ("copier", "all_discovered", "random_watchlist", "oracle")
 THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
 STRATEGIES = ("balanced", "conservative", "runner")
@@ -84,6 +87,9 @@ class EdgeReport(BaseModel):
     delays: dict[str, RunFigures]
     baselines: dict[str, dict[str, RunFigures]]
     others: dict[str, dict[str, RunFigures]] = {}  # e.g. the research's top-N by score
+    # The market's calibration through the engine: the informed wallets copied by
+    # ``follow_config`` (every buy, out with the leader or after 1 h), by delay.
+    calibration: dict[str, RunFigures] = {}
     signals: dict[str, dict[str, int]]  # run label → decision → count
     reasons: dict[str, dict[str, int]] = {}  # run label → "side:reason" → count
     sweep: dict[str, Any]
@@ -91,6 +97,26 @@ class EdgeReport(BaseModel):
     run_evaluations: dict[str, int]
     research_seconds: float
     replay_seconds: float
+
+
+def follow_config(config: DynamicConfig) -> DynamicConfig:
+    """The calibration's copier (docs/simulator.md "Calibration"), on the engine: every buy
+    of its book copied (threshold 0) at 0.5 SOL, sold with the leader (mirror exit) or after
+    one hour, with no position cap, pause or loss limit in the way — the rule the market's
+    actors are calibrated against, traded through the same path as the product."""
+    dump = config.model_dump()
+    dump["scoring"].update(threshold=0.0, high_conviction=1.0)
+    dump["risk"].update(max_concurrent_positions=100_000, max_drawdown=1.0, halt_win_rate=0.0,
+                        starting_capital_sol=100_000.0)
+    dump["sizing"].update(risk_per_trade=0.5 / 100_000.0, max_position_sol=0.5,
+                          reduced_multiplier=1.0)
+    dump["protections"].update(daily_loss_limit=None)
+    dump["gates"].update(max_total_exposure_sol=100_000.0, cooldown_seconds=0.0)
+    dump["execution"].update(default_strategy=FOLLOW)
+    dump["exits"]["strategies"][FOLLOW] = [
+        ExitRule(kind="mirror_exit").model_dump(),
+        ExitRule(kind="time_stop", params={"max_hours": 1.0}).model_dump()]
+    return DynamicConfig.model_validate(dump)
 
 
 def _label(book: str, delay: float) -> str:
@@ -123,6 +149,8 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
              trade_days: int | None = None,
              latency_seconds: float = 1.0, sweep_delay: float = 5.0, sweep: bool = True,
              top_scored: int | None = None,
+             baseline_delays: Sequence[float] | None = None,
+             calibration_delays: Sequence[float] = CALIBRATION_DELAYS,
              concurrency: int = 3, progress: Progress | None = None) -> EdgeReport:
     progress = progress or no_progress
     started = time.perf_counter()
@@ -145,11 +173,13 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         windows = windows_of(snapshots, warmup_days=warmup_days, start=params.start,
                              trade_days=trade_days)
         history = SwapHistory(market.swaps, market.tokens)
-        oracle = market.truth_wallets.filter(pl.col("archetype").is_in(SMART))["wallet"]
+        truth = market.truth_wallets
+        oracle = truth.filter(pl.col("archetype").is_in(SMART))["wallet"]
+        informed = truth.filter(pl.col("archetype") == "informed")["wallet"]
         books: dict[str, Book] = {
             "copier": copier_book, "all_discovered": all_discovered_book,
             "random_watchlist": random_watchlist_book(params.seed),
-            "oracle": fixed_book(oracle.to_list())}
+            "oracle": fixed_book(oracle.to_list()), "informed": fixed_book(informed.to_list())}
         extra = (f"top{top_scored}_scored",) if top_scored else ()
         if top_scored:
             books[extra[0]] = top_scored_book(top_scored)
@@ -179,13 +209,18 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
                 "delay": sweep_delay, "default": default, "chosen": choice.chosen,
                 "train_days": [w.start.date().isoformat() for w in train],
                 "train": {k: f.model_dump() for k, f in choice.train.items()}}
-        specs = [RunSpec(_label(b, d), b, d, chosen_config) for b in (*BOOKS, *extra)
-                 for d in delays]
+        around = delays if baseline_delays is None else baseline_delays
+        specs = [RunSpec(_label("copier", d), "copier", d, chosen_config) for d in delays]
+        specs += [RunSpec(_label(b, d), b, d, chosen_config) for b in (*BOOKS[1:], *extra)
+                  for d in around]
         if train and chosen_config is not config:  # the default too, judged on the same days
             specs.append(RunSpec("copier_default", "copier", sweep_delay, config))
+        follow = follow_config(config)
+        specs += [RunSpec(_label(FOLLOW, d), "informed", d, follow) for d in calibration_delays]
         results = asyncio.run(run(specs, windows=test, until=end))
         replay_seconds = time.perf_counter() - replay_started
-    per = {label: figures(r, capital) for label, r in results.items()}
+    per = {label: figures(r, spec.config.risk.starting_capital_sol)
+           for spec in specs for label, r in [(spec.label, results[spec.label])]}
     if "copier_default" in per:
         sweep_report["default_test"] = per["copier_default"].model_dump()
     if sweep_report:
@@ -196,8 +231,9 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         params=params.model_dump(mode="json"), research=research,
         trading_days=[w.start.date().isoformat() for w in test],
         delays={f"{d:g}": per[_label("copier", d)] for d in delays},
-        baselines={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in BOOKS[1:]},
-        others={b: {f"{d:g}": per[_label(b, d)] for d in delays} for b in extra},
+        baselines={b: {f"{d:g}": per[_label(b, d)] for d in around} for b in BOOKS[1:]},
+        others={b: {f"{d:g}": per[_label(b, d)] for d in around} for b in extra},
+        calibration={f"{d:g}": per[_label(FOLLOW, d)] for d in calibration_delays},
         signals={k: r.signals for k, r in results.items()},
         reasons={k: r.reasons for k, r in results.items()},
         sweep=sweep_report, run_seconds={k: r.seconds for k, r in results.items()},

@@ -93,6 +93,10 @@ class ProfilingConfig(DomainModel):
     flip_sold_share: Fraction = 0.5  # of the bought tokens, sold within flip_seconds
     flip_max_share: Fraction = 0.5  # closed trades that are flips, at most, before the penalty
     flip_score_factor: Fraction = 0.1
+    # Late buyers: first buys after most of a token's known buyers, on average. Whatever such
+    # a wallet wins, a copier (later still, by its delay) buys after the move: × the factor.
+    late_timing_percentile: Fraction = 0.5
+    late_score_factor: Fraction = 0.5
 
 
 class WatchlistConfig(DomainModel):

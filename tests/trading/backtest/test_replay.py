@@ -237,3 +237,21 @@ def test_a_setting_keeps_high_conviction_above_the_threshold() -> None:
     assert cfg.scoring.threshold == 0.9 and cfg.scoring.high_conviction >= 0.9
     assert cfg.execution.default_strategy == "runner"
     assert DynamicConfig().scoring.threshold == 0.7  # the default is left alone
+
+
+def test_a_time_stop_fires_on_the_round_it_falls_due_in_a_flat_market(stores) -> None:
+    # After the leader's buy nothing trades: the price never moves, so only the time stop
+    # (the one rule that reads the clock) can close the position — on the first price round
+    # after it falls due, not at the next safety recheck.
+    tape = history(market([(60, LEADER, "buy", 2.0), (9000, "Retail1", "buy", 0.1)]))
+    dump = CONFIG.model_dump()
+    dump["exits"]["strategies"]["hold_36_min"] = [
+        {"kind": "time_stop", "params": {"max_hours": 0.6}}]
+    dump["execution"]["default_strategy"] = "hold_36_min"
+    result = replay(stores.new(), tape, 0.0, until=T0 + timedelta(hours=3),
+                    config=DynamicConfig.model_validate(dump))
+    row = result.positions.row(0, named=True)
+    assert row["status"] == "closed" and row["close_reason"] == "time_stop"
+    held = (row["closed_at"] - row["opened_at"]).total_seconds()
+    interval = CONFIG.exits.price_interval_seconds
+    assert 0.6 * 3600 <= held <= 0.6 * 3600 + interval + 1.0

@@ -14,9 +14,10 @@ fill) and the risk round. Only the edges differ, as the design asks:
   (``HistoryQuoter``, ``HistoryTokens``);
 - prices for the exits: the pool's spot price every ``exits.price_interval_seconds`` of
   simulated time, like the live price watch — but a held mint is evaluated at a round
-  only when its price moved by ``PRICE_STEP`` (0.5 %) since its last evaluation or
-  ``RECHECK_SECONDS`` (60 s) have passed: a stop fires at most half a percent or a minute
-  late, and a replay of weeks costs minutes, not hours.
+  only when its price moved by ``PRICE_STEP`` (0.5 %) since its last evaluation, when a
+  held position's time stop fell due since then (the one rule that reads the clock), or
+  ``RECHECK_SECONDS`` (15 min) have passed: a price rule fires at most half a percent
+  late, a time stop at most one round late, and a replay of weeks costs minutes, not hours.
 
 **Point in time**: each trading window is traded with a ``ResearchSnapshot`` — the
 watchlist, scores and clusters the research had at the window's start, taken right after
@@ -63,12 +64,16 @@ from walltrack.trading.backtest.history_quotes import HistoryQuoter, constant_pr
 from walltrack.trading.backtest.history_tokens import HistoryTokens, StandingFacts
 from walltrack.trading.engine import TradingEngine
 from walltrack.trading.execution import PaperExecutor
+from walltrack.trading.exits.base import ExitKind
+from walltrack.trading.exits.strategy import strategy_from_plan
+from walltrack.trading.exits.time_stop import TimeStop
 
 log = get_logger(__name__)
 
 # A held mint is evaluated at a price round when its price moved by PRICE_STEP since it
-# was last evaluated, or RECHECK_SECONDS passed: a rule fires at most that much late.
-RECHECK_SECONDS = 60.0
+# was last evaluated, a time stop fell due, or RECHECK_SECONDS passed (a safety net: no
+# other rule reads the clock).
+RECHECK_SECONDS = 900.0
 PRICE_STEP = 0.005
 # The risk round: live after every price round; here every 15 simulated minutes (the engine
 # runs it after every close itself, so only the time-driven protections can be that late).
@@ -234,6 +239,7 @@ class ReplayRun:
             config.signals.amplification_window_seconds) * 2)
         self.held: set[str] = set()
         self._evaluated: dict[str, tuple[float, int]] = {}  # mint → (price, at µs) last asked
+        self._due: dict[str, list[int]] = {}  # held mint → its positions' time stops (µs)
         self.evaluations = 0
         self._next_round = 0
         self._last_risk = 0
@@ -318,8 +324,14 @@ class ReplayRun:
             self._unstored = []
 
     async def _refresh_held(self) -> None:
-        self.held = {p.mint for p in await self.store.open_positions()
-                     if p.status is not PositionStatus.failed}
+        held = [p for p in await self.store.open_positions()
+                if p.status is not PositionStatus.failed]
+        self.held = {p.mint for p in held}
+        self._due = {}
+        for p in held:
+            stop = strategy_from_plan(p.strategy, p.exit_plan).rule(ExitKind.time_stop)
+            if isinstance(stop, TimeStop):
+                self._due.setdefault(p.mint, []).append(micros(p.opened_at + stop.max_age))
         self._exits_seen = self.engine.counters.exits
 
     async def _rounds_until(self, until_us: int) -> None:
@@ -347,7 +359,8 @@ class ReplayRun:
         price = self.history.price_sol_at(mint, at)
         last = self._evaluated.get(mint)
         if last is not None and price is not None and at_us - last[1] < RECHECK_SECONDS * 1e6 \
-                and abs(price / last[0] - 1.0) < PRICE_STEP:
+                and abs(price / last[0] - 1.0) < PRICE_STEP \
+                and not any(last[1] < due <= at_us for due in self._due.get(mint, ())):
             return
         if price is not None:
             self._evaluated[mint] = (price, at_us)
