@@ -167,14 +167,14 @@ def test_a_wallet_that_dumps_within_minutes_on_most_trades_is_a_flipper() -> Non
 
 
 def test_a_late_buyer_keeps_late_score_factor_of_its_score() -> None:
-    """Same record, first buys after most of each token's buyers (timing percentile 0.6 >
-    0.5): whatever it wins, a copier buys later still — half the score. Unknown timing is
-    not late."""
+    """Same record, first buys outside the earliest 40 % of each token's buyers (timing
+    percentile 0.5 > 0.4): whatever it wins, a copier buys later still — half the score.
+    Unknown timing (counted as 0.5 in the timing term) is not late."""
     base = {"closed_trades": 20, "wins": 12, "realized_pnl_sol": 8.0, "cost_sold": 20.0,
             "is_bot": False, "is_flipper": False}
-    rows = pl.DataFrame([{**base, "timing_percentile": t} for t in (0.4, 0.5, 0.6, None)])
+    rows = pl.DataFrame([{**base, "timing_percentile": t} for t in (0.3, 0.4, 0.5, None)])
     early, edge, late, unknown = rows.select(score=score_expr(CFG))["score"].to_list()
-    timing_gap = 0.20 * 0.2 * 20 / 25  # 0.20 weight × (0.6 → 0.4 of timing) × confidence
+    timing_gap = 0.20 * 0.2 * 20 / 25  # 0.20 weight × (0.7 → 0.5 of timing) × confidence
     assert late == pytest.approx(CFG.late_score_factor * (early - timing_gap))
     assert edge == pytest.approx(early - timing_gap / 2)  # at the limit: not late
-    assert unknown == pytest.approx(edge)  # unknown timing counts as 0.5, no penalty
+    assert unknown == pytest.approx(late / CFG.late_score_factor)  # 0.5, no penalty

@@ -18,9 +18,9 @@ realized PnL P (SOL, after fees) on a cost basis C (SOL), and the config's prior
     bots (launch-slot snipers, inhuman holds): score × bot_score_factor (0.1)
     flippers (most trades mostly sold within minutes: they dump on their followers):
     score × flip_score_factor (0.1)
-    late buyers (timing percentile above late_timing_percentile, 0.5: they buy after most
-    of a token's buyers, so a copier, later still, buys after the move): × late_score_factor
-    (0.5)
+    late buyers (timing percentile above late_timing_percentile, 0.4: outside the earliest
+    40 % of a token's buyers, so a copier, later still, buys after the move):
+    × late_score_factor (0.5)
 
 Decay (walltrack.intel.decay) then multiplies the stored score by its downgrade factor.
 """

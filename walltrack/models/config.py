@@ -93,9 +93,9 @@ class ProfilingConfig(DomainModel):
     flip_sold_share: Fraction = 0.5  # of the bought tokens, sold within flip_seconds
     flip_max_share: Fraction = 0.5  # closed trades that are flips, at most, before the penalty
     flip_score_factor: Fraction = 0.1
-    # Late buyers: first buys after most of a token's known buyers, on average. Whatever such
-    # a wallet wins, a copier (later still, by its delay) buys after the move: × the factor.
-    late_timing_percentile: Fraction = 0.5
+    # Late buyers: first buys outside the earliest 40 % of a token's known buyers, on average.
+    # Whatever such a wallet wins, a copier (later still, by its delay) buys after the move.
+    late_timing_percentile: Fraction = 0.4
     late_score_factor: Fraction = 0.5
 
 
