@@ -66,6 +66,19 @@ def main(paths: list[str]) -> None:
         d = r["sweep"].get("default_test")
         cells.append(f"{pct(d['net_return'])} ({d['trades']} tr)" if d else "= chosen")
         print(f"| {r['seed']} | " + " | ".join(cells) + " |")
+    calibrated = [r for r in reports if r.get("calibration")]
+    if calibrated:
+        print()
+        print("Calibration through the engine (the informed wallets followed: every buy, out "
+              "with the leader or after 1 h): trades, mean / median return per trade, by delay")
+        print()
+        cal_delays = list(calibrated[0]["calibration"])
+        print("| seed | " + " | ".join(f"{d} s" for d in cal_delays) + " |")
+        print("|---|" + "---|" * len(cal_delays))
+        for r in calibrated:
+            cells = [f"{f['trades']} tr, {pct(f['mean_return'])} / {pct(f['median_return'])}"
+                     for f in r["calibration"].values()]
+            print(f"| {r['seed']} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
