@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,21 @@ def load(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text().strip().splitlines()[-1])
 
 
+def by_delay(reports: list[dict[str, Any]], key: str, title: str,
+             cell: Callable[[dict[str, Any]], str]) -> None:
+    """One row per seed, one column per delay of ``report[key]``."""
+    if not reports:
+        return
+    print()
+    print(title)
+    print()
+    delays = list(reports[0][key])
+    print("| seed | " + " | ".join(f"{d} s" for d in delays) + " |")
+    print("|---|" + "---|" * len(delays))
+    for r in reports:
+        print(f"| {r['seed']} | " + " | ".join(cell(f) for f in r[key].values()) + " |")
+
+
 def main(paths: list[str]) -> None:
     reports = [load(p) for p in paths]
     print("| seed | top-50 precision | cluster F1 | watchlist | its smart share | chosen "
@@ -35,18 +51,10 @@ def main(paths: list[str]) -> None:
               f"{a['cluster_pairwise_f1']:.3f} | {a['watchlist_size']} | "
               f"{a.get('watchlist_smart_precision') or 0:.2f} | {r['sweep'].get('chosen', '–')} "
               f"| {r['research_seconds']:.0f} | {r['replay_seconds']:.0f} |")
-    print()
-    print("Copier (test days, chosen setting): net return on capital [95 % CI], trades, "
-          "mean / median return per trade, by delay")
-    print()
-    delays = list(reports[0]["delays"])
-    print("| seed | " + " | ".join(f"{d} s" for d in delays) + " |")
-    print("|---|" + "---|" * len(delays))
-    for r in reports:
-        cells = [f"{pct(f['net_return'])} {ci(f)}, {f['trades']} tr, "
-                 f"{pct(f['mean_return'], 0)} / {pct(f['median_return'], 0)}"
-                 for f in r["delays"].values()]
-        print(f"| {r['seed']} | " + " | ".join(cells) + " |")
+    by_delay(reports, "delays", "Copier (test days, chosen setting): net return on capital "
+             "[95 % CI], trades, mean / median return per trade, by delay",
+             lambda f: f"{pct(f['net_return'])} {ci(f)}, {f['trades']} tr, "
+                       f"{pct(f['mean_return'], 0)} / {pct(f['median_return'], 0)}")
     print()
     print("At 5 s: the copier against each baseline (net return, margin = copier − baseline)")
     print()
@@ -66,20 +74,11 @@ def main(paths: list[str]) -> None:
         d = r["sweep"].get("default_test")
         cells.append(f"{pct(d['net_return'])} ({d['trades']} tr)" if d else "= chosen")
         print(f"| {r['seed']} | " + " | ".join(cells) + " |")
-    calibrated = [r for r in reports if r.get("calibration")]
-    if calibrated:
-        print()
-        print("Calibration through the engine (the informed wallets followed: every buy, out "
-              "with the leader or after 1 h): trades, mean / median return per trade, by delay")
-        print()
-        cal_delays = list(calibrated[0]["calibration"])
-        print("| seed | " + " | ".join(f"{d} s" for d in cal_delays) + " |")
-        print("|---|" + "---|" * len(cal_delays))
-        for r in calibrated:
-            cells = [f"{f['trades']} tr, {pct(f['mean_return'])} / {pct(f['median_return'])}"
-                     for f in r["calibration"].values()]
-            print(f"| {r['seed']} | " + " | ".join(cells) + " |")
-
+    by_delay([r for r in reports if r.get("calibration")], "calibration",
+             "Calibration through the engine (the informed wallets followed: every buy, out "
+             "with the leader or after 1 h): trades, mean / median return per trade, by delay",
+             lambda f: f"{f['trades']} tr, {pct(f['mean_return'])} / "
+                       f"{pct(f['median_return'])}")
 
 if __name__ == "__main__":
     main(sys.argv[1:])
