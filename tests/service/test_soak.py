@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
 import pytest
 
 from walltrack.lab.soak import SoakPlan, run_soak
@@ -30,6 +31,11 @@ def test_a_short_soak_loses_duplicates_stalls_and_leaks_nothing(tmp_path: Path) 
     assert report.received_events == report.expected_events
     assert report.duplicate_signals == 0 and report.open_positions_per_mint_max <= 1
     assert report.server_restarts == 1 and report.store_restarted
+    # The restarted store is stopped too (its postmaster is not the embedded handle's).
+    pgdata = str(tmp_path / "pg")
+    left = [p.pid for p in psutil.process_iter(["cmdline"])
+            if pgdata in " ".join(p.info["cmdline"] or ())]
+    assert not left, f"postgres left running on {pgdata}: {left}"
     assert report.signals > 0 and report.positions > 0, report
     assert report.inbox_backlog == 0
     assert not report.stalled_jobs, report.jobs

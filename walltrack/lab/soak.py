@@ -206,16 +206,28 @@ def _wait(check: Callable[[], bool], timeout: float) -> bool:
 
 def restart_store(pgdata: Path) -> None:
     """``pg_ctl restart -m fast``: every connection drops, the server comes back."""
+    _pg_ctl(pgdata, "restart")
+
+
+def stop_restarted_store(pgdata: Path) -> None:
+    """Stop a store ``restart_store`` restarted: its new postmaster is not the one the
+    embedded server's handle started, so releasing the handle leaves it running."""
+    if (pgdata / "postmaster.pid").exists():
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            _pg_ctl(pgdata, "stop")
+
+
+def _pg_ctl(pgdata: Path, action: str) -> None:
     tool = find_pg_tool("pg_ctl", 0)
     if tool is None:
-        raise StoreError("no pg_ctl found to restart the store",
+        raise StoreError(f"no pg_ctl found to {action} the store",
                          hint="install PostgreSQL's client binaries (apt-get install "
                               "postgresql) or run the soak without --restart-store-at")
     # pg_ctl refuses root: run it as the data directory's owner (pgserver's own user).
     owner = pgdata.stat().st_uid
     user = pwd.getpwuid(owner).pw_name if os.geteuid() == 0 and owner != 0 else None
     subprocess.run([str(tool.path), "-D", str(pgdata), "-l", str(pgdata / "log"),  # noqa: S603
-                    "-m", "fast", "-w", "restart"],
+                    "-m", "fast", "-w", action],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=60, user=user)
 
@@ -273,6 +285,7 @@ def _run(plan: SoakPlan, db_factory: Callable[[str], Database], root: Path,
     server_handle = start_embedded(pgdata)
     db = db_factory(server_handle.url)
     problems: list[str] = []
+    store_restarted = False
     try:
         _configure(db, plan)
         _watch(db, watched)
@@ -281,7 +294,6 @@ def _run(plan: SoakPlan, db_factory: Callable[[str], Database], root: Path,
         pause = plan.wall_minutes * 60 / steps
         memory: dict[str, ProcessMemory] = {}
         server_restarts = 0
-        store_restarted = False
         with SimulatorProcess(params, start_at=SERVE_AT) as sim:
             sim_url = sim.wait_ready()
             env = _env(server_handle.url, sim_url, root / "data", port)
@@ -344,6 +356,8 @@ def _run(plan: SoakPlan, db_factory: Callable[[str], Database], root: Path,
     finally:
         db.close()
         stop_embedded(pgdata)
+        if store_restarted:
+            stop_restarted_store(pgdata)
     max_growth = max((m.growth for m in memory.values() if m.end_mb), default=0.0)
     stalled = [j["job"] for j in jobs if j["stalled"]]
     if figures["lost"]:
