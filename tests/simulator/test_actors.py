@@ -82,8 +82,14 @@ def test_baits_dump_after_their_followers_bought(market: Market) -> None:
     wait_lo = MEDIUM.actors.bait_wait_s[0]
     assert (episodes["dump"] - episodes["t0"] >= wait_lo - 1e-6).all()
     # The bait's copiers lose on those tokens; the bait itself does better than they do.
+    # (Tokens a bot also copied from one of its other leaders are left out: an informed
+    # wallet's buy there draws a tracker crowd whose lift is not the bait's doing.)
     ret = _returns(market)
-    copied = ret.join(copies.select(wallet="bot", mint="mint").unique(), on=["wallet", "mint"])
+    other = (follows.filter(~pl.col("leader").is_in(baits))
+             .join(sw.filter(pl.col("side") == "buy").select(leader="wallet", mint="mint"),
+                   on="leader").select(wallet="bot", mint="mint").unique())
+    copied = ret.join(copies.select(wallet="bot", mint="mint").unique(),
+                      on=["wallet", "mint"]).join(other, on=["wallet", "mint"], how="anti")
     bait_own = ret.join(episodes.select("wallet", "mint"), on=["wallet", "mint"])
     assert copied["ret"].mean() < 0 < bait_own["ret"].mean()
 
@@ -135,3 +141,59 @@ def test_one_actor_kind_alone(update: dict[str, float]) -> None:
     kinds = set(m.truth_wallets["archetype"])
     assert ("copy_bot" in kinds) == (update.get("copy_bot_share", 1) > 0)
     assert ("bait" in kinds) == (update.get("bait_share", 1) > 0)
+
+
+def _alerts(m: Market) -> pl.DataFrame:
+    """Each informed wallet's first buy of a token: what a tracker alerts on."""
+    return (m.swaps.filter(pl.col("wallet").is_in(_arch(m, "informed"))
+                           & (pl.col("side") == "buy"))
+            .group_by("wallet", "mint").agg(t0=pl.col("t").min()))
+
+
+def _price_after(m: Market, points: pl.DataFrame, offset: float) -> pl.Series:
+    """SOL per token in the pool as it stands ``offset`` seconds after each point's t0."""
+    pools = (m.swaps.select("mint", "t", price=pl.col("pool_sol_after")
+                            / pl.col("pool_token_after")).sort("t"))
+    at = points.with_columns(t=pl.col("t0") + offset).sort("t")
+    return at.join_asof(pools, on="t", by="mint", strategy="backward",
+                        check_sortedness=False).sort(
+        "wallet", "mint")["price"]
+
+
+def _retail_buys_after(m: Market, alerts: pl.DataFrame, lo: float, hi: float) -> int:
+    """Retail buys of an alert's token ``lo``–``hi`` seconds after it (each buy once)."""
+    buys = m.swaps.filter(pl.col("wallet").is_in(_arch(m, "retail"))
+                          & (pl.col("side") == "buy")).select("signature", "mint", "t")
+    return (buys.join(alerts.select("mint", "t0"), on="mint")
+            .filter((pl.col("t") - pl.col("t0")).is_between(lo, hi))["signature"].n_unique())
+
+
+def test_tracker_crowds_buy_after_an_informed_new_position_and_leave() -> None:
+    a = MEDIUM.actors
+    m = generate_market(MEDIUM)
+    off = generate_market(MEDIUM.model_copy(update={
+        "actors": a.model_copy(update={"tracker_followers": 0.0})}))
+    alerts = _alerts(m)
+    assert alerts.height >= 100
+    expected = a.tracker_followers * alerts.height
+    # The crowd (retail reacts to prices, so the rest of its trading moves a little too):
+    # about tracker_followers more retail buys per alert …
+    n_buys = {name: x.swaps.filter(pl.col("wallet").is_in(_arch(x, "retail"))
+                                   & (pl.col("side") == "buy")).height
+              for name, x in (("crowd", m), ("none", off))}
+    assert 0.8 * expected < n_buys["crowd"] - n_buys["none"] < 1.3 * expected
+    # … and they land tracker_lag_s after the alert: the surplus later on (retail that
+    # reacts to the lifted price) is a fraction of it.
+    lo, hi = a.tracker_lag_s
+    inside = _retail_buys_after(m, alerts, lo, hi) - _retail_buys_after(off, alerts, lo, hi)
+    later = (_retail_buys_after(m, alerts, hi + 1, hi + 600)
+             - _retail_buys_after(off, alerts, hi + 1, hi + 600))
+    assert inside > 0.8 * expected and abs(later) < inside / 3
+    # What a copier a minute late pays over the leader's own price: more with the crowd;
+    # and the crowd's lift is gone again an hour later (they flipped).
+    lift = {name: (_price_after(x, alerts, 60.0) / _price_after(x, alerts, 0.0)).mean()
+            for name, x in (("crowd", m), ("none", off))}
+    after = {name: (_price_after(x, alerts, 3600.0) / _price_after(x, alerts, 60.0)).median()
+             for name, x in (("crowd", m), ("none", off))}
+    assert lift["crowd"] > lift["none"] + 0.10
+    assert after["crowd"] < after["none"] - 0.05

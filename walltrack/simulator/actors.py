@@ -14,6 +14,9 @@ with their reasons in docs/simulator.md.
 - **rugs**: at the planned pull time a bait of the crew buys, its followers buy, and the
   liquidity goes ``rug_after_copy_s`` after the last of them, the bait selling just before:
   whoever bought early and left is fine, the copiers hold the empty bag.
+- **tracker crowds**: retail wallets that buy on a "smart money" alert — an informed
+  wallet's first buy of a token — ``tracker_lag_s`` later and flip within the quarter hour:
+  the price a copier a minute late pays is the crowd's, and it falls back as they leave.
 """
 
 from __future__ import annotations
@@ -103,13 +106,23 @@ def _followers(out: _Out, rng: np.random.Generator, p: SimParams, token: np.ndar
                t0: np.ndarray, retail: np.ndarray) -> np.ndarray:
     """Retail wallets that pile in after a bait buy; returns each episode's last buy time."""
     a = p.actors
-    k = rng.poisson(a.bait_followers, token.size)
+    return _crowd(out, rng, token, t0, retail, mean=a.bait_followers,
+                  lag=a.bait_follower_lag_s, size_sol=0.22, hold_s=3600.0)
+
+
+def _crowd(out: _Out, rng: np.random.Generator, token: np.ndarray, t0: np.ndarray,
+           retail: np.ndarray, *, mean: float, lag: tuple[float, float], size_sol: float,
+           hold_s: float) -> np.ndarray:
+    """Poisson(``mean``) retail wallets buy ``lag`` seconds after each episode's start and
+    sell everything ``hold_s`` (exponential mean) + 60 s later; returns each episode's last
+    buy time."""
+    k = rng.poisson(mean, token.size)
     ep = np.repeat(np.arange(token.size), k)
-    t = t0[ep] + rng.uniform(*a.bait_follower_lag_s, ep.size)
+    t = t0[ep] + rng.uniform(*lag, ep.size)
     who = rng.choice(retail, ep.size)
-    size = np.clip(rng.lognormal(np.log(0.22), 1.0, ep.size), 0.01, 10.0)
+    size = np.clip(rng.lognormal(np.log(size_sol), 1.0, ep.size), 0.01, 10.0)
     out.add(token[ep], t, who, BUY, size)
-    out.add(token[ep], t + rng.exponential(3600.0, ep.size) + 60.0, who, SELL, frac=1.0)
+    out.add(token[ep], t + rng.exponential(hold_s, ep.size) + 60.0, who, SELL, frac=1.0)
     last = t0.copy()
     np.maximum.at(last, ep, t)
     return last
@@ -122,7 +135,8 @@ def plan_actors(p: SimParams, tk: Tokens, wl: Wallets, copy_bots: np.ndarray,
     n_tok = tk.launch.size
     horizon = p.days * DAY
     rug_at = np.full(n_tok, np.nan)
-    if copy_bots.size == 0 and baits.size == 0:
+    if not a.enabled or (copy_bots.size == 0 and baits.size == 0
+                         and a.tracker_followers == 0):
         return Actors(copy_bots, baits, {}, _Out().arrays(), rug_at)
     arch = wl.archetype
     retail = np.flatnonzero(arch == A["retail"])
@@ -207,5 +221,18 @@ def plan_actors(p: SimParams, tk: Tokens, wl: Wallets, copy_bots: np.ndarray,
                    + rng.uniform(*a.copy_delay_s, sells.size), b, SELL,
                    frac=leaders["frac"][sells])
 
-    intents = _cat([out.arrays(), rug_bait.arrays(), copies.arrays()])
+    # Tracker crowds, drawn last so every draw above stays put: retail buying on an alert
+    # about an informed wallet's buy (each of them), flipping within the quarter hour.
+    trackers = _Out()
+    if a.tracker_followers > 0:
+        # One alert per new position: an informed wallet's first buy of a token.
+        buys = np.flatnonzero((arch[base["wallet"]] == A["informed"]) & (base["side"] == BUY))
+        order = buys[np.lexsort((base["t"][buys], base["token"][buys], base["wallet"][buys]))]
+        pair = base["wallet"][order].astype(np.int64) * n_tok + base["token"][order]
+        alerts = order[np.r_[True, pair[1:] != pair[:-1]]] if order.size else order
+        _crowd(trackers, rng, base["token"][alerts], base["t"][alerts], retail,
+               mean=a.tracker_followers, lag=a.tracker_lag_s, size_sol=a.tracker_size_sol,
+               hold_s=a.tracker_hold_s)
+
+    intents = _cat([out.arrays(), rug_bait.arrays(), copies.arrays(), trackers.arrays()])
     return Actors(copy_bots, baits, follows, intents, rug_at)
