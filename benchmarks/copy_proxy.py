@@ -2,6 +2,7 @@
 
     python benchmarks/copy_proxy.py [--seed 7] [--size 0.5] [--max-hold 3600]
                                     [--delays 0,2,5,15,60] [--archetype informed]
+                                    [--first-per-mint] [--skip-unsafe]
 
 For every buy of a wallet of ``--archetype`` (truth), a small copier buys ``--size`` SOL
 against the pool as it stands ``delay`` seconds later (the reserves after the last swap at
@@ -12,6 +13,9 @@ holds ``--max-hold`` seconds after its buy is sold then. Each leg pays 0.000005 
 fee + 0.0001 SOL priority fee. A rug between the last swap and a leg is applied (the pool
 keeps RUG_KEEP % of each reserve). The copier's trades are not fed back into the pool (a
 small copier), so this is a proxy: the team measures the real thing through the replay.
+``--first-per-mint`` copies only the first buy of each token by any of the leaders (the
+engine holds one position per mint); ``--skip-unsafe`` leaves out the tokens with a planted
+safety trait (what the engine's safety checks refuse).
 
 Prints one line per delay: trades, mean and median return per trade, share of winners.
 """
@@ -56,15 +60,23 @@ class Pools:
 
 
 def copy_returns(market_swaps: pl.DataFrame, tokens: pl.DataFrame, leaders: list[str],
-                 delay: float, size_sol: float, max_hold: float) -> np.ndarray:
+                 delay: float, size_sol: float, max_hold: float, *,
+                 first_per_mint: bool = False, skip: frozenset[str] = frozenset(),
+                 ) -> np.ndarray:
     pools = Pools(market_swaps, tokens)
-    mine = market_swaps.filter(pl.col("wallet").is_in(leaders)).sort("seq")
+    mine = market_swaps.filter(pl.col("wallet").is_in(leaders)
+                               & ~pl.col("mint").is_in(list(skip))).sort("seq")
+    first = set(mine.filter(pl.col("side") == "buy").group_by("mint").agg(
+        pl.col("seq").min())["seq"].to_list())
     out: list[float] = []
     for (_w, mint), g in mine.group_by(["wallet", "mint"], maintain_order=True):
         fee = pools.fee[mint]
         side, t = g["side"].to_list(), g["t"].to_list()
         raw, after = g["token_raw"].to_list(), g["wallet_token_after"].to_list()
+        seq = g["seq"].to_list()
         for i in np.flatnonzero(np.array(side) == "buy").tolist():
+            if first_per_mint and seq[i] not in first:
+                continue
             t_in = t[i] + delay
             sol, tok = pools.at(mint, t_in)
             lam_in = int(size_sol * LAMPORTS)
@@ -97,14 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-hold", type=float, default=3600.0)
     ap.add_argument("--delays", default="0,2,5,15,60")
     ap.add_argument("--archetype", default="informed")
+    ap.add_argument("--first-per-mint", action="store_true")
+    ap.add_argument("--skip-unsafe", action="store_true")
     args = ap.parse_args(argv)
     market = generate_market(SimParams(seed=args.seed))
     leaders = market.truth_wallets.filter(pl.col("archetype") == args.archetype)["wallet"]
+    unsafe = frozenset(market.truth_tokens.filter(pl.col("safety_trait").is_not_null())["mint"]
+                       .to_list()) if args.skip_unsafe else frozenset()
     print(f"seed {args.seed}: copying {leaders.len()} {args.archetype} wallets, "
-          f"{args.size} SOL a trade, max hold {args.max_hold:.0f} s")
+          f"{args.size} SOL a trade, max hold {args.max_hold:.0f} s"
+          + (", first buy per token" if args.first_per_mint else "")
+          + (f", {len(unsafe)} unsafe tokens skipped" if unsafe else ""))
     for d in (float(x) for x in args.delays.split(",")):
         r = copy_returns(market.swaps, market.tokens, leaders.to_list(), d, args.size,
-                         args.max_hold)
+                         args.max_hold, first_per_mint=args.first_per_mint, skip=unsafe)
         print(f"delay {d:>4.0f} s: trades {r.size}  mean {r.mean():+.4f}  "
               f"median {np.median(r):+.4f}  winners {(r > 0).mean():.3f}")
     return 0

@@ -14,9 +14,9 @@ with their reasons in docs/simulator.md.
 - **rugs**: at the planned pull time a bait of the crew buys, its followers buy, and the
   liquidity goes ``rug_after_copy_s`` after the last of them, the bait selling just before:
   whoever bought early and left is fine, the copiers hold the empty bag.
-- **tracker crowds**: retail wallets that buy on a "smart money" alert — an informed
-  wallet's first buy of a token — ``tracker_lag_s`` later and flip within the quarter hour:
-  the price a copier a minute late pays is the crowd's, and it falls back as they leave.
+- **tracker crowds**: wallets that buy on a "smart money" alert — an informed wallet's
+  first buy of a token — ``tracker_lag_s`` later and flip within the quarter hour: the
+  price a copier a minute late pays is the crowd's, and it falls back as they leave.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from walltrack.simulator.paths import DAY, FATES
 from walltrack.simulator.population import A, Tokens, Wallets
 
 ACTOR_STREAM = 0xAC7
+TRACKER_STREAM = 0x7AC  # the tracker crowds' own stream: the other actors' draws stay put
 RUG = FATES.index("rug")
 # The bait sells this long before the pull: under the copiers' smallest lag, so no copier
 # that mirrors it gets out.
@@ -71,6 +72,47 @@ def assign_actors(p: SimParams, wl: Wallets, rng: np.random.Generator) -> tuple[
     wl.archetype[copy_bots] = A["copy_bot"]
     wl.archetype[baits] = A["bait"]
     return copy_bots, baits
+
+
+def tracker_rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, TRACKER_STREAM]))
+
+
+def assign_trackers(p: SimParams, wl: Wallets, rng: np.random.Generator) -> np.ndarray:
+    """Turn retail wallets into trackers (in place), after the other actors."""
+    a = p.actors
+    if not a.enabled or a.tracker_share <= 0 or a.tracker_followers <= 0:
+        return np.empty(0, np.int64)
+    retail = np.flatnonzero(wl.archetype == A["retail"])
+    n = max(2, int(p.wallets * a.tracker_share))
+    if retail.size - n < 0.8 * p.wallets * (1 - a.tracker_share):
+        raise ValidationError(
+            f"{p.wallets} wallets is too few for {n} trackers beside the other actors",
+            hint="lower actors.tracker_share or add wallets")
+    picked = np.sort(rng.choice(retail, n, replace=False))
+    wl.archetype[picked] = A["tracker"]
+    return picked
+
+
+def plan_trackers(p: SimParams, wl: Wallets, trackers: np.ndarray,
+                  base: dict[str, np.ndarray], n_tok: int,
+                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The tracker crowds' intents: on each alert (an informed wallet's first buy of a
+    token) Poisson(``tracker_followers``) trackers buy ``tracker_lag_s`` later and sell
+    everything ``tracker_hold_s`` (exponential mean) + 60 s after their buy."""
+    a = p.actors
+    out = _Out()
+    if trackers.size:
+        buys = np.flatnonzero((wl.archetype[base["wallet"]] == A["informed"])
+                              & (base["side"] == BUY))
+        order = buys[np.lexsort((base["t"][buys], base["token"][buys],
+                                 base["wallet"][buys]))]
+        pair = base["wallet"][order].astype(np.int64) * n_tok + base["token"][order]
+        alerts = order[np.r_[True, pair[1:] != pair[:-1]]] if order.size else order
+        _crowd(out, rng, base["token"][alerts], base["t"][alerts], trackers,
+               mean=a.tracker_followers, lag=a.tracker_lag_s, size_sol=a.tracker_size_sol,
+               hold_s=a.tracker_hold_s)
+    return out.arrays()
 
 
 class _Out:
@@ -135,8 +177,7 @@ def plan_actors(p: SimParams, tk: Tokens, wl: Wallets, copy_bots: np.ndarray,
     n_tok = tk.launch.size
     horizon = p.days * DAY
     rug_at = np.full(n_tok, np.nan)
-    if not a.enabled or (copy_bots.size == 0 and baits.size == 0
-                         and a.tracker_followers == 0):
+    if copy_bots.size == 0 and baits.size == 0:
         return Actors(copy_bots, baits, {}, _Out().arrays(), rug_at)
     arch = wl.archetype
     retail = np.flatnonzero(arch == A["retail"])
@@ -221,18 +262,5 @@ def plan_actors(p: SimParams, tk: Tokens, wl: Wallets, copy_bots: np.ndarray,
                    + rng.uniform(*a.copy_delay_s, sells.size), b, SELL,
                    frac=leaders["frac"][sells])
 
-    # Tracker crowds, drawn last so every draw above stays put: retail buying on an alert
-    # about an informed wallet's buy (each of them), flipping within the quarter hour.
-    trackers = _Out()
-    if a.tracker_followers > 0:
-        # One alert per new position: an informed wallet's first buy of a token.
-        buys = np.flatnonzero((arch[base["wallet"]] == A["informed"]) & (base["side"] == BUY))
-        order = buys[np.lexsort((base["t"][buys], base["token"][buys], base["wallet"][buys]))]
-        pair = base["wallet"][order].astype(np.int64) * n_tok + base["token"][order]
-        alerts = order[np.r_[True, pair[1:] != pair[:-1]]] if order.size else order
-        _crowd(trackers, rng, base["token"][alerts], base["t"][alerts], retail,
-               mean=a.tracker_followers, lag=a.tracker_lag_s, size_sol=a.tracker_size_sol,
-               hold_s=a.tracker_hold_s)
-
-    intents = _cat([out.arrays(), rug_bait.arrays(), copies.arrays(), trackers.arrays()])
+    intents = _cat([out.arrays(), rug_bait.arrays(), copies.arrays()])
     return Actors(copy_bots, baits, follows, intents, rug_at)

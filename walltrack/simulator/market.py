@@ -12,7 +12,14 @@ import polars as pl
 
 from walltrack.logging import get_logger
 from walltrack.simulator import ids
-from walltrack.simulator.actors import actor_rng, assign_actors, plan_actors
+from walltrack.simulator.actors import (
+    actor_rng,
+    assign_actors,
+    assign_trackers,
+    plan_actors,
+    plan_trackers,
+    tracker_rng,
+)
 from walltrack.simulator.agents import build_intents
 from walltrack.simulator.flow import TokenRun, run_token
 from walltrack.simulator.funding import EXCHANGE_FLOAT, TRANSFER_FEE, fund
@@ -97,9 +104,13 @@ def generate_market(params: SimParams | None = None) -> Market:
     # Copy bots and baits: retail wallets turned into actors, from a stream of their own.
     a_rng = actor_rng(p.seed)
     copy_bots, baits = assign_actors(p, wl, a_rng)
+    t_rng = tracker_rng(p.seed)
+    trackers = assign_trackers(p, wl, t_rng)
     intents = build_intents(p, tk, wl, _stage_rng(p.seed, 3)).arrays()
     actors = plan_actors(p, tk, wl, copy_bots, baits, intents, a_rng)
-    intents = {k: np.concatenate([v, actors.intents[k]]) for k, v in intents.items()}
+    crowds = plan_trackers(p, wl, trackers, intents, p.tokens, t_rng)
+    intents = {k: np.concatenate([v, actors.intents[k], crowds[k]])
+               for k, v in intents.items()}
     n_w = wl.archetype.size
 
     retail_idx = np.flatnonzero(wl.archetype == A["retail"])

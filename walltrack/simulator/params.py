@@ -35,11 +35,12 @@ class ActorParams(BaseModel):
     bait_rest_hold_s: float = Field(default=1800.0, ge=0.0)  # mean, exponential
     # Rugs: the crew baits the copiers at the planned pull time, pulls after they bought.
     rug_after_copy_s: tuple[float, float] = (10.0, 40.0)
-    # Tracker crowds: retail that buys on a "smart money" alert about an informed wallet's
-    # buy, seconds to a minute later, and flips within the quarter hour.
-    tracker_followers: float = Field(default=10.0, ge=0.0)  # per informed new position
+    # Tracker crowds: wallets that buy on "smart money" alerts (an informed wallet's new
+    # position), seconds to a minute later, and flip within the quarter hour.
+    tracker_share: float = Field(default=0.06, ge=0.0, le=0.15)
+    tracker_followers: float = Field(default=0.0, ge=0.0)  # per alert (Poisson); 0: none
     tracker_lag_s: tuple[float, float] = (5.0, 90.0)
-    tracker_size_sol: float = Field(default=0.6, gt=0.0)  # median buy; sigma 1.0
+    tracker_size_sol: float = Field(default=0.4, gt=0.0)  # median buy; sigma 1.0
     tracker_hold_s: float = Field(default=900.0, ge=0.0)  # mean, exponential, + 60 s
 
 

@@ -25,6 +25,7 @@ ARCHETYPES = (
     # Appended (issue 13), so the earlier codes keep their values.
     "copy_bot",
     "bait",
+    "tracker",
 )
 A = {name: code for code, name in enumerate(ARCHETYPES)}
 ROLES = ("", "leader", "member", "funder")
