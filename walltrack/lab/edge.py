@@ -21,25 +21,21 @@ second half, which no choice saw.
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from pydantic import BaseModel
 
-from walltrack.clients.usage import UsageMeter
 from walltrack.lab.cluster_eval import cluster_accuracy
 from walltrack.lab.demo import prepare_store, simulator_settings
 from walltrack.lab.evaluation import SMART, evaluate_against_truth
 from walltrack.lab.main_command import LiveWindow
 from walltrack.lab.replay import replay_schedule
-from walltrack.live.token_data import build_token_data
 from walltrack.models import DynamicConfig
 from walltrack.models.trading import ExitRule
 from walltrack.progress import Progress, no_progress
@@ -61,21 +57,18 @@ from walltrack.trading.backtest.replay import (
     snapshot_research,
     top_scored_book,
 )
-from walltrack.trading.backtest.runner import (
-    RunSpec,
-    choose_setting,
-    figures,
-    run_many,
-    with_setting,
+from walltrack.trading.backtest.runner import RunSpec, figures
+from walltrack.trading.backtest.study import (
+    DELAYS,
+    label,
+    replay_runs,
+    run_study,
+    windows_of,
 )
-from walltrack.trading.backtest.stores import ReplayStores
 
-DELAYS = (0.0, 2.0, 5.0, 15.0, 60.0)
 CALIBRATION_DELAYS = (0.0, 5.0, 60.0)
 FOLLOW = "follow_1h"
 BOOKS = ("copier", "all_discovered", "random_watchlist", "oracle")
-THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
-STRATEGIES = ("balanced", "conservative", "runner")
 
 
 class EdgeReport(BaseModel):
@@ -119,20 +112,6 @@ def follow_config(config: DynamicConfig) -> DynamicConfig:
     return DynamicConfig.model_validate(dump)
 
 
-def _label(book: str, delay: float) -> str:
-    return f"{book}@{delay:g}"
-
-
-def windows_of(snapshots: Sequence[ResearchSnapshot], *, warmup_days: int,
-               start: datetime, trade_days: int | None = None) -> list[Window]:
-    """Each research day's snapshot trades the next day, after ``warmup_days`` — the last
-    ``trade_days`` of them when given."""
-    first = start + timedelta(days=warmup_days)
-    windows = [Window(a, a.at, b.at) for a, b in itertools.pairwise(snapshots)
-               if a.at >= first]
-    return windows[-trade_days:] if trade_days else windows
-
-
 def replay_report(params: SimParams, *, database_url: str | None = None,
                   progress: Progress | None = None, **options: Any) -> EdgeReport:
     """``run_edge`` on a store of its own (an embedded one under a temporary directory, or
@@ -172,92 +151,38 @@ def run_edge(settings: Settings, db: Database, params: SimParams, *,
         config = ConfigRepository(db).load()
         windows = windows_of(snapshots, warmup_days=warmup_days, start=params.start,
                              trade_days=trade_days)
-        history = SwapHistory(market.swaps, market.tokens)
         truth = market.truth_wallets
         oracle = truth.filter(pl.col("archetype").is_in(SMART))["wallet"]
         informed = truth.filter(pl.col("archetype") == "informed")["wallet"]
         books: dict[str, Book] = {
             "copier": copier_book, "all_discovered": all_discovered_book,
             "random_watchlist": random_watchlist_book(params.seed),
-            "oracle": fixed_book(oracle.to_list()), "informed": fixed_book(informed.to_list())}
+            "oracle": fixed_book(oracle.to_list())}
         extra = (f"top{top_scored}_scored",) if top_scored else ()
         if top_scored:
             books[extra[0]] = top_scored_book(top_scored)
-        run = functools.partial(
-            _replay, books=books, settings=sim_settings, db=db, history=history,
-            config=config, latency_seconds=latency_seconds, sol_usd=params.sol_usd,
-            concurrency=concurrency, progress=progress)
-        replay_started = time.perf_counter()
-        capital = config.risk.starting_capital_sol
-        # Walk forward twice: the setting is chosen on the first half of the trading days,
-        # and everything reported is traded on the second half with it.
-        train, test = (windows[: len(windows) // 2], windows[len(windows) // 2:]) if sweep \
-            else ([], windows)
-        chosen_config, sweep_report = config, {}
-        if train:
-            default = _setting_label(config.scoring.threshold,
-                                     config.execution.default_strategy)
-            settings_by_label = {_setting_label(t, s): with_setting(config, threshold=t,
-                                                                   strategy=s)
-                                 for t in THRESHOLDS for s in STRATEGIES}
-            trained = asyncio.run(run(
-                [RunSpec(k, "copier", sweep_delay, c) for k, c in settings_by_label.items()],
-                windows=train, until=train[-1].end))
-            choice = choose_setting(trained, capital, prefer=default)
-            chosen_config = settings_by_label[choice.chosen]
-            sweep_report = {
-                "delay": sweep_delay, "default": default, "chosen": choice.chosen,
-                "train_days": [w.start.date().isoformat() for w in train],
-                "train": {k: f.model_dump() for k, f in choice.train.items()}}
-        around = delays if baseline_delays is None else baseline_delays
-        specs = [RunSpec(_label("copier", d), "copier", d, chosen_config) for d in delays]
-        specs += [RunSpec(_label(b, d), b, d, chosen_config) for b in (*BOOKS[1:], *extra)
-                  for d in around]
-        if train and chosen_config is not config:  # the default too, judged on the same days
-            specs.append(RunSpec("copier_default", "copier", sweep_delay, config))
         follow = follow_config(config)
-        specs += [RunSpec(_label(FOLLOW, d), "informed", d, follow) for d in calibration_delays]
-        results = asyncio.run(run(specs, windows=test, until=end))
+        calibration = [RunSpec(label(FOLLOW, d), "informed", d, follow)
+                       for d in calibration_delays]
+        replay_started = time.perf_counter()
+        study = run_study(
+            sim_settings, db, history=SwapHistory(market.swaps, market.tokens),
+            windows=windows, until=end, config=config, books=books, delays=delays,
+            baseline_delays=baseline_delays, extra_specs=calibration,
+            extra_books={"informed": fixed_book(informed.to_list())},
+            latency_seconds=latency_seconds, sol_usd=params.sol_usd, sweep=sweep,
+            sweep_delay=sweep_delay, concurrency=concurrency, progress=progress)
         replay_seconds = time.perf_counter() - replay_started
-    per = {label: figures(r, spec.config.risk.starting_capital_sol)
-           for spec in specs for label, r in [(spec.label, results[spec.label])]}
-    if "copier_default" in per:
-        sweep_report["default_test"] = per["copier_default"].model_dump()
-    if sweep_report:
-        sweep_report["chosen_test"] = per[_label("copier", sweep_delay)].model_dump() \
-            if sweep_delay in delays else None
     return EdgeReport(
         seed=params.seed, seconds=round(time.perf_counter() - started, 2),
         params=params.model_dump(mode="json"), research=research,
-        trading_days=[w.start.date().isoformat() for w in test],
-        delays={f"{d:g}": per[_label("copier", d)] for d in delays},
-        baselines={b: {f"{d:g}": per[_label(b, d)] for d in around} for b in BOOKS[1:]},
-        others={b: {f"{d:g}": per[_label(b, d)] for d in around} for b in extra},
-        calibration={f"{d:g}": per[_label(FOLLOW, d)] for d in calibration_delays},
-        signals={k: r.signals for k, r in results.items()},
-        reasons={k: r.reasons for k, r in results.items()},
-        sweep=sweep_report, run_seconds={k: r.seconds for k, r in results.items()},
-        run_evaluations={k: r.evaluations for k, r in results.items()},
+        trading_days=study.trading_days, delays=study.delays,
+        baselines={b: study.books[b] for b in BOOKS[1:]},
+        others={b: study.books[b] for b in extra},
+        calibration={f"{d:g}": study.extra[label(FOLLOW, d)] for d in calibration_delays},
+        signals=study.signals, reasons=study.reasons, sweep=study.sweep,
+        run_seconds=study.run_seconds, run_evaluations=study.run_evaluations,
         research_seconds=round(research_seconds, 2), replay_seconds=round(replay_seconds, 2))
-
-
-def _setting_label(threshold: float, strategy: str) -> str:
-    return f"threshold {threshold:g}, {strategy}"
-
-
-async def _replay(specs: list[RunSpec], *, books: dict[str, Book], windows: list[Window],
-                  until: datetime, settings: Settings, db: Database, history: SwapHistory,
-                  config: DynamicConfig, latency_seconds: float, sol_usd: float,
-                  concurrency: int, progress: Progress) -> dict:
-    facts = build_token_data(settings, db, UsageMeter(), lambda: config.safety)
-    try:
-        with ReplayStores(db.url) as stores:
-            return await run_many(specs, books, windows, until=until, stores=stores,
-                                  history=history, facts=facts,
-                                  latency_seconds=latency_seconds, sol_usd=sol_usd,
-                                  concurrency=concurrency, progress=progress)
-    finally:
-        await facts.aclose()
 
 
 LIVE_BASELINE_DELAY = 5.0
@@ -286,7 +211,7 @@ def live_baselines(window: LiveWindow, *, delay_seconds: float = LIVE_BASELINE_D
         "oracle (truth)": fixed_book(oracle.to_list())}
     snapshot = snapshot_research(window.db, window.start)
     specs = [RunSpec(name, name, delay_seconds, config) for name in books]
-    results = asyncio.run(_replay(
+    results = asyncio.run(replay_runs(
         specs, books=books, windows=[Window(snapshot, window.start, window.end)],
         until=window.end,
         settings=window.settings.model_copy(update={

@@ -22,6 +22,13 @@ from walltrack.store.database import Database, StoreMode, redact_url
 from walltrack.store.migrations import apply_migrations, seed_config
 
 
+def connect(url: str, *, name: str, max_size: int = 2) -> Database:
+    """A small pooled handle on one of the replay's databases."""
+    pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True,
+                          kwargs={"autocommit": False}, name=name)
+    return Database(url=url, mode=StoreMode.hosted, pool=pool)
+
+
 class ReplayStores:
     def __init__(self, url: str) -> None:
         self._url = url
@@ -62,10 +69,7 @@ class ReplayStores:
         if self._template is None:
             self._template = f"{self._prefix}_template"
             self._create(self._template)
-            url = self.url_of(self._template)
-            pool = ConnectionPool(url, min_size=1, max_size=2, open=True,
-                                  kwargs={"autocommit": False}, name="replay-template")
-            db = Database(url=url, mode=StoreMode.hosted, pool=pool)
+            db = connect(self.url_of(self._template), name="replay-template")
             try:
                 apply_migrations(db)
                 seed_config(db)
@@ -92,4 +96,4 @@ class ReplayStores:
         self.close()
 
 
-__all__ = ["ReplayStores"]
+__all__ = ["ReplayStores", "connect"]
