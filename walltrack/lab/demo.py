@@ -56,9 +56,9 @@ class CreditCost(BaseModel):
     plan_share: float  # per_day / plan_per_day
 
 
-def add_market_arguments(parser: argparse.ArgumentParser) -> None:
+def add_market_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     """The options that choose a simulated market (the evaluation scripts share them)."""
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=required)
     parser.add_argument("--wallets", type=int, default=5_000)
     parser.add_argument("--tokens", type=int, default=300)
     parser.add_argument("--days", type=int, default=30)
