@@ -178,3 +178,39 @@ def test_a_late_buyer_keeps_late_score_factor_of_its_score() -> None:
     assert late == pytest.approx(CFG.late_score_factor * (early - timing_gap))
     assert edge == pytest.approx(early - timing_gap / 2)  # at the limit: not late
     assert unknown == pytest.approx(late / CFG.late_score_factor)  # 0.5, no penalty
+
+
+def test_a_wallet_that_buys_behind_many_of_the_best_is_an_alert_follower() -> None:
+    """W buys each of six tokens a minute after a different good wallet bought it: an alert
+    follower, whatever its record (score × follow_score_factor). M buys six tokens a minute
+    after one same wallet each time — a cluster's member, not a follower — and keeps its
+    score. Each is compared with its own score with the rule off."""
+    rows: list[tuple] = []
+    leaders = [factories.address(f"leader{i}") for i in range(6)]
+    member, boss = factories.address("member"), leaders[0]
+    for i, leader in enumerate(leaders):
+        mint = factories.address(f"alert{i}")
+        rows += [(i * 100, leader, mint, "buy", 1.0, 100.0, 0.0),
+                 (i * 100 + 30, leader, mint, "sell", 2.0, 100.0, 0.0),
+                 (i * 100 + 1, W, mint, "buy", 1.0, 90.0, 0.0),
+                 (i * 100 + 30, W, mint, "sell", 1.5, 90.0, 0.0)]
+        own = factories.address(f"boss{i}")
+        rows += [(i * 100 + 50, boss, own, "buy", 1.0, 100.0, 0.0),
+                 (i * 100 + 80, boss, own, "sell", 2.0, 100.0, 0.0),
+                 (i * 100 + 51, member, own, "buy", 1.0, 90.0, 0.0),
+                 (i * 100 + 80, member, own, "sell", 1.5, 90.0, 0.0)]
+    off = CFG.model_copy(update={"follow_max_share": 1.0})
+    on_, off_ = ({r["wallet"]: r for r in compute_profiles(frame(rows), c, now=NOW).to_dicts()}
+                 for c in (CFG, off))
+    assert on_[W]["score"] == pytest.approx(CFG.follow_score_factor * off_[W]["score"])
+    assert off_[W]["score"] > 0 and "follows the research's best" in on_[W]["bot_reason"]
+    assert on_[W]["is_bot"] is False
+    assert off_[member]["score"] > 0
+    assert on_[member]["score"] == pytest.approx(off_[member]["score"])
+    assert on_[member]["bot_reason"] is None
+    for leader in leaders:
+        assert on_[leader]["score"] == pytest.approx(off_[leader]["score"])
+    # The window is two minutes: three minutes behind is no longer following.
+    late = [(r[0] + 2 if r[1] == W and r[3] == "buy" else r[0], *r[1:]) for r in rows]
+    late_on = {r["wallet"]: r for r in compute_profiles(frame(late), CFG, now=NOW).to_dicts()}
+    assert late_on[W]["bot_reason"] is None

@@ -127,6 +127,7 @@ def compute_profiles(
     mine = coded
     # Every stored wallet's token-trades: its first buys rank the tracked wallets' timing.
     trades = _with_timing(token_trades(coded), config)
+    everyone = trades
     if wallets is not None:
         wanted = pl.Series(list(wallets), dtype=pl.String).implode()
         mine = coded.filter(pl.col("wallet").cast(pl.String).is_in(wanted))
@@ -211,7 +212,42 @@ def compute_profiles(
             window_days=pl.lit(config.window_days),
         )
     )
-    return out.select(METRIC_COLUMNS).sort("wallet")
+    return _penalise_followers(out, everyone, config).select(METRIC_COLUMNS).sort("wallet")
+
+
+def _penalise_followers(profiles: pl.DataFrame, trades: pl.DataFrame,
+                        config: ProfilingConfig) -> pl.DataFrame:
+    """Score × follow_score_factor for alert followers, judged against the wallets this very
+    profile ranks best (their first buys among ``trades``, every stored wallet's)."""
+    firsts = trades.select(pl.col("wallet", "mint").cast(pl.String), "first_buy_at").drop_nulls()
+    leaders = (profiles.filter(pl.col("score") > 0)
+               .sort(["score", "wallet"], descending=[True, False])
+               .head(config.follow_leaders).select("wallet"))
+    led = firsts.join(leaders, on="wallet").select("mint", leader="wallet", led_at="first_buy_at")
+    lag = (pl.col("first_buy_at") - pl.col("led_at")).dt.total_seconds()
+    # Each followed first buy is credited to the first leader in the window before it.
+    followed = (firsts.join(led, on="mint")
+                .filter((pl.col("leader") != pl.col("wallet"))
+                        & lag.is_between(1.0, config.follow_lag_seconds))
+                .sort("led_at").group_by("wallet", "mint").agg(pl.col("leader").first()))
+    per = followed.group_by("wallet", "leader").len().group_by("wallet").agg(
+        followed=pl.col("len").sum(), top_leader=pl.col("len").max())
+    share = (firsts.group_by("wallet").agg(first_buys=pl.len())
+             .join(per, on="wallet", how="left")
+             .select("wallet", "first_buys",
+                     follow_share=pl.col("followed").fill_null(0) / pl.col("first_buys"),
+                     leader_share=pl.col("top_leader") / pl.col("followed")))
+    follower = ((pl.col("first_buys") >= config.bot_min_tokens)
+                & (pl.col("follow_share") > config.follow_max_share)
+                & (pl.col("leader_share") <= config.follow_max_leader_share)).fill_null(False)
+    return (profiles.join(share, on="wallet", how="left")
+            .with_columns(
+                score=pl.when(follower).then(pl.col("score") * config.follow_score_factor)
+                .otherwise(pl.col("score")),
+                bot_reason=pl.when(follower & pl.col("bot_reason").is_null()).then(pl.format(
+                    "follows the research's best wallets: {}% of its first buys within {} s "
+                    "of one of theirs", (pl.col("follow_share") * 100).round(0).cast(pl.Int64),
+                    pl.lit(int(config.follow_lag_seconds)))).otherwise(pl.col("bot_reason"))))
 
 
 def _activity_hours(swaps: pl.DataFrame) -> pl.DataFrame:

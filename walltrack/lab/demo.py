@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from walltrack.errors import ConfigurationError
 from walltrack.lab.evaluation import evaluate_against_truth
@@ -29,6 +30,7 @@ from walltrack.progress import Progress
 from walltrack.settings import Settings
 from walltrack.simulator import Market, SimParams, generate_market
 from walltrack.simulator.background import SimulatorProcess
+from walltrack.simulator.params import ActorParams
 from walltrack.store import Database
 from walltrack.store.frames import query_frame
 
@@ -63,11 +65,22 @@ def add_market_arguments(parser: argparse.ArgumentParser, *, required: bool = Tr
     parser.add_argument("--tokens", type=int, default=300)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--clusters", type=int, default=24)
+    parser.add_argument("--actors", type=_actor_params, default=None, metavar="JSON",
+                        help='the market\'s actors, e.g. \'{"tracker_followers": 30}\' '
+                        "(fields of ActorParams; default: its defaults)")
+
+
+def _actor_params(text: str) -> ActorParams:
+    try:
+        return ActorParams.model_validate_json(text)
+    except PydanticValidationError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.errors()[0]['msg']} "
+                                         f"(fields of ActorParams, as JSON)") from None
 
 
 def market_of(args: argparse.Namespace) -> SimParams:
     return SimParams(seed=args.seed, wallets=args.wallets, tokens=args.tokens, days=args.days,
-                     clusters=args.clusters)
+                     clusters=args.clusters, actors=args.actors or ActorParams())
 
 
 def helius_cost(api_usage: dict[str, dict[str, int]], *, days: int,

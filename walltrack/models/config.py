@@ -97,6 +97,15 @@ class ProfilingConfig(DomainModel):
     # Whatever such a wallet wins, a copier (later still, by its delay) buys after the move.
     late_timing_percentile: Fraction = 0.4
     late_score_factor: Fraction = 0.5
+    # Alert followers (docs/profiling.md): most of a wallet's first buys come 1 s to
+    # follow_lag_seconds after one of the research's follow_leaders best wallets bought the
+    # token, behind many different ones (no single leader: not a cluster's member). It buys
+    # on their alerts: a copier at one remove, whatever its record.
+    follow_leaders: int = Field(default=100, ge=1)
+    follow_lag_seconds: float = Field(default=120.0, gt=1.0)
+    follow_max_share: Fraction = 0.7  # followed first buys above this share → penalised
+    follow_max_leader_share: Fraction = 0.5  # unless one leader accounts for more of them
+    follow_score_factor: Fraction = 0.1
 
 
 class WatchlistConfig(DomainModel):
