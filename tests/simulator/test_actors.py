@@ -160,14 +160,11 @@ def _price_after(m: Market, points: pl.DataFrame, offset: float) -> pl.Series:
         "wallet", "mint")["price"]
 
 
-# The crowd as measured in docs/simulator.md "Tracker crowds" (off by default, see there).
-CROWD = ActorParams(tracker_followers=30.0, tracker_size_sol=0.4)
-
-
 def test_tracker_crowds_buy_after_an_informed_new_position_and_leave() -> None:
-    a = CROWD
-    m = generate_market(MEDIUM.model_copy(update={"actors": CROWD}))
-    off = generate_market(MEDIUM)
+    a = MEDIUM.actors
+    m = generate_market(MEDIUM)
+    off = generate_market(MEDIUM.model_copy(update={
+        "actors": a.model_copy(update={"tracker_followers": 0.0})}))
     trackers = _arch(m, "tracker")
     assert len(trackers) == int(MEDIUM.wallets * a.tracker_share)
     assert not _arch(off, "tracker")

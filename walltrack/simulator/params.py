@@ -38,7 +38,7 @@ class ActorParams(BaseModel):
     # Tracker crowds: wallets that buy on "smart money" alerts (an informed wallet's new
     # position), seconds to a minute later, and flip within the quarter hour.
     tracker_share: float = Field(default=0.06, ge=0.0, le=0.15)
-    tracker_followers: float = Field(default=0.0, ge=0.0)  # per alert (Poisson); 0: none
+    tracker_followers: float = Field(default=30.0, ge=0.0)  # per alert (Poisson); 0: none
     tracker_lag_s: tuple[float, float] = (5.0, 90.0)
     tracker_size_sol: float = Field(default=0.4, gt=0.0)  # median buy; sigma 1.0
     tracker_hold_s: float = Field(default=900.0, ge=0.0)  # mean, exponential, + 60 s
