@@ -29,6 +29,7 @@ from tests.live.test_crash import server_env
 from tests.live.test_simulated_live import register
 from walltrack.simulator import PRESETS, Market, generate_market
 from walltrack.simulator.background import serving_process
+from walltrack.simulator.params import ActorParams
 from walltrack.store import Database
 from walltrack.trading.exits import ExitStrategy, plan_of
 
@@ -116,7 +117,10 @@ def live_phase(db: Database, db_url: str, tmp: Path, *, window_seconds: int,
                cluster: str | None = None) -> Iterator[LiveRun]:
     """The simulator and a trading ``server.py`` on the store; nothing delivered yet."""
     start = datetime.fromtimestamp(int(time.time()) - SERVE_AT - window_seconds - 5, UTC)
-    params = PRESETS["small"].model_copy(update={"start": start})
+    # Without the alert crowds: the journeys watch every wallet that trades in the window,
+    # and the crowds' trackers would bury the first signal under hundreds of theirs.
+    params = PRESETS["small"].model_copy(update={
+        "start": start, "actors": ActorParams(tracker_followers=0.0)})
     market = generate_market(params)
     window = market.swaps.filter((pl.col("t") > SERVE_AT)
                                  & (pl.col("t") <= SERVE_AT + window_seconds))
